@@ -1,0 +1,310 @@
+// Package config loads zoomwatch's settings: defaults < config file < environment < flags
+// (flags are applied by the command line). It knows where things live (XDG directories) and
+// how to tell a user exactly which setting is missing and where to get it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is every setting.
+type Config struct {
+	Zoom      Zoom                `toml:"zoom"`
+	DB        string              `toml:"db"`
+	Log       string              `toml:"log"`
+	Heartbeat Duration            `toml:"heartbeat"`
+	Retain    Duration            `toml:"retain"`
+	MaxDBSize Size                `toml:"max_db_size"`
+	SSH       SSH                 `toml:"ssh"`
+	Keys      map[string][]string `toml:"keys"` // action → keys, e.g. quit = ["q", "ctrl+c"]
+
+	// File is the config file that was read ("" when none).
+	File string `toml:"-"`
+}
+
+// Zoom is the Server-to-Server OAuth app and its event subscription.
+type Zoom struct {
+	AccountID      string `toml:"account_id"`
+	ClientID       string `toml:"client_id"`
+	ClientSecret   string `toml:"client_secret"`
+	WSURL          string `toml:"ws_url"`
+	SubscriptionID string `toml:"subscription_id"`
+	OAuthURL       string `toml:"oauth_url"`
+}
+
+// SSH configures serving the monitor over SSH.
+type SSH struct {
+	Listen         string   `toml:"listen"`
+	AuthorizedKeys string   `toml:"authorized_keys"`
+	HostKey        string   `toml:"host_key"`
+	IdleTimeout    Duration `toml:"idle_timeout"`
+	MaxSessions    int      `toml:"max_sessions"`
+}
+
+const (
+	DefaultOAuthURL  = "https://zoom.us/oauth/token"
+	DefaultWSBase    = "wss://ws.zoom.us/ws"
+	DefaultHeartbeat = 30 * time.Second
+)
+
+// Defaults returns the settings before any file, environment or flag.
+func Defaults() Config {
+	return Config{
+		Zoom:      Zoom{OAuthURL: DefaultOAuthURL},
+		Heartbeat: Duration(DefaultHeartbeat),
+		SSH:       SSH{IdleTimeout: Duration(30 * time.Minute), MaxSessions: 32},
+	}
+}
+
+// Env maps environment variables to settings; the names are the command-line contract.
+var Env = []struct {
+	Name string
+	Set  func(c *Config, v string)
+}{
+	{"ZOOM_ACCOUNT_ID", func(c *Config, v string) { c.Zoom.AccountID = v }},
+	{"ZOOM_CLIENT_ID", func(c *Config, v string) { c.Zoom.ClientID = v }},
+	{"ZOOM_CLIENT_SECRET", func(c *Config, v string) { c.Zoom.ClientSecret = v }},
+	{"ZOOM_WS_URL", func(c *Config, v string) { c.Zoom.WSURL = v }},
+	{"ZOOM_SUBSCRIPTION_ID", func(c *Config, v string) { c.Zoom.SubscriptionID = v }},
+	{"ZOOM_OAUTH_URL", func(c *Config, v string) { c.Zoom.OAuthURL = v }},
+}
+
+// Load reads the config file (path, or the default location if path is "") over the
+// defaults, then the environment (getenv; nil means os.Getenv) over that.
+func Load(path string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Defaults()
+	explicit := path != ""
+	if !explicit {
+		path = DefaultFile(getenv)
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			if err := c.parse(path, data); err != nil {
+				return c, err
+			}
+			if err := checkSecretPerms(path, c); err != nil {
+				return c, err
+			}
+			c.File = path
+		case explicit || !errors.Is(err, fs.ErrNotExist):
+			return c, &Error{Msg: fmt.Sprintf("config file: %v", err)}
+		}
+	}
+	for _, e := range Env {
+		if v := strings.TrimSpace(getenv(e.Name)); v != "" {
+			e.Set(&c, v)
+		}
+	}
+	return c, nil
+}
+
+// Parse reads a config file's contents over the defaults (the fuzz target).
+func Parse(path string, data []byte) (Config, error) {
+	c := Defaults()
+	err := c.parse(path, data)
+	return c, err
+}
+
+func (c *Config) parse(path string, data []byte) error {
+	md, err := toml.Decode(string(data), c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return &Error{Msg: fmt.Sprintf("%s:%d: %s", path, pe.Position.Line, pe.Message)}
+		}
+		return &Error{Msg: fmt.Sprintf("%s: %v", path, err)}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return &Error{Msg: fmt.Sprintf("%s: unknown setting %s (see README for the settings)", path, strings.Join(keys, ", "))}
+	}
+	return nil
+}
+
+// checkSecretPerms refuses a config file holding the client secret that others can read.
+func checkSecretPerms(path string, c Config) error {
+	if c.Zoom.ClientSecret == "" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return &Error{Msg: fmt.Sprintf("%s holds the client secret but others can read it (mode %04o): run chmod 600 %s", path, fi.Mode().Perm(), path)}
+	}
+	return nil
+}
+
+// Error is a configuration problem: the command line reports it and exits 2.
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return e.Msg }
+
+// how tells where each Zoom setting comes from in the Marketplace.
+var how = map[string]string{
+	"ZOOM_ACCOUNT_ID":    "the Account ID of your Server-to-Server OAuth app (Zoom App Marketplace → Manage → your app → App Credentials)",
+	"ZOOM_CLIENT_ID":     "the Client ID of your Server-to-Server OAuth app (Zoom App Marketplace → Manage → your app → App Credentials)",
+	"ZOOM_CLIENT_SECRET": "the Client Secret of your Server-to-Server OAuth app (Zoom App Marketplace → Manage → your app → App Credentials); keep it in the environment or a chmod 600 config file, never on the command line",
+	"ZOOM_WS_URL":        "the Endpoint URL of your WebSocket event subscription, wss://ws.zoom.us/ws?subscriptionId=… (your app → Features → Event Subscriptions, method WebSocket); or set ZOOM_SUBSCRIPTION_ID to the id alone",
+}
+
+// CheckZoom reports the first missing or malformed Zoom setting, saying what it is and how
+// to get it.
+func (c Config) CheckZoom() error {
+	var missing []string
+	for _, m := range []struct{ name, v string }{
+		{"ZOOM_ACCOUNT_ID", c.Zoom.AccountID},
+		{"ZOOM_CLIENT_ID", c.Zoom.ClientID},
+		{"ZOOM_CLIENT_SECRET", c.Zoom.ClientSecret},
+		{"ZOOM_WS_URL", c.Zoom.WSURL + c.Zoom.SubscriptionID},
+	} {
+		if m.v == "" {
+			missing = append(missing, m.name)
+		}
+	}
+	if len(missing) > 0 {
+		var b strings.Builder
+		for _, m := range missing {
+			fmt.Fprintf(&b, "%s is not set: it is %s.\n", m, how[m])
+		}
+		b.WriteString("Set them in the environment or in " + c.fileHint() + ". No Zoom account at hand? Try `zoomwatch demo`.")
+		return &Error{Msg: b.String()}
+	}
+	u, err := url.Parse(c.WSURL())
+	if err != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" {
+		return &Error{Msg: fmt.Sprintf("ZOOM_WS_URL %q is not a WebSocket URL: it should look like wss://ws.zoom.us/ws?subscriptionId=…", c.Zoom.WSURL)}
+	}
+	if u.Query().Get("subscriptionId") == "" {
+		return &Error{Msg: fmt.Sprintf("ZOOM_WS_URL %q has no subscriptionId: copy the whole Endpoint URL from your app's Event Subscriptions page", c.Zoom.WSURL)}
+	}
+	if u.Query().Has("access_token") {
+		return &Error{Msg: "ZOOM_WS_URL must not contain an access_token: zoomwatch fetches and appends a fresh one itself"}
+	}
+	if o, err := url.Parse(c.Zoom.OAuthURL); err != nil || (o.Scheme != "https" && o.Scheme != "http") || o.Host == "" {
+		return &Error{Msg: fmt.Sprintf("ZOOM_OAUTH_URL %q is not an http(s) URL", c.Zoom.OAuthURL)}
+	}
+	return nil
+}
+
+func (c Config) fileHint() string {
+	if c.File != "" {
+		return c.File
+	}
+	if f := DefaultFile(os.Getenv); f != "" {
+		return f + " (chmod 600)"
+	}
+	return "the config file (chmod 600)"
+}
+
+// WSURL is the subscription endpoint without a token: ZOOM_WS_URL as given, or built from
+// ZOOM_SUBSCRIPTION_ID on Zoom's default host.
+func (c Config) WSURL() string {
+	if c.Zoom.WSURL != "" {
+		return c.Zoom.WSURL
+	}
+	return DefaultWSBase + "?subscriptionId=" + url.QueryEscape(c.Zoom.SubscriptionID)
+}
+
+// StateDir is where the database and log live: $XDG_STATE_HOME/zoomwatch, by default
+// ~/.local/state/zoomwatch.
+func StateDir(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "zoomwatch"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find a home directory for the database (set --db): %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "zoomwatch"), nil
+}
+
+// DefaultFile is $XDG_CONFIG_HOME/zoomwatch/config.toml (by default under ~/.config).
+func DefaultFile(getenv func(string) string) string {
+	dir := getenv("XDG_CONFIG_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "zoomwatch", "config.toml")
+}
+
+// Duration is a time.Duration written as "30s", "12h", "30d" in the config file.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// ParseDuration is time.ParseDuration plus days ("30d").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseFloat(n, 64)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("bad duration %q: use e.g. 30s, 12h or 30d", s)
+		}
+		return time.Duration(days * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("bad duration %q: use e.g. 30s, 12h or 30d", s)
+	}
+	return d, nil
+}
+
+// Size is a byte count written as "500MB", "2GB" or plain bytes.
+type Size int64
+
+func (z *Size) UnmarshalText(b []byte) error {
+	v, err := ParseSize(string(b))
+	*z = Size(v)
+	return err
+}
+
+func (z Size) MarshalText() ([]byte, error) { return []byte(strconv.FormatInt(int64(z), 10)), nil }
+
+// ParseSize reads "2GB", "500MiB", "1048576".
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"TIB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || f*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("bad size %q: use e.g. 500MB or 2GB", s)
+	}
+	return int64(f * float64(mult)), nil
+}

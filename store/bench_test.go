@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"zoomwatch/feed"
+)
+
+// benchEvents makes n decoded, real-shaped events: 200 meetings, each with waves of 40
+// people joining and then leaving (so that meetings stay a realistic size), distinct
+// identities throughout.
+func benchEvents(tb testing.TB, n int) []feed.Item {
+	out := make([]feed.Item, n)
+	for i := range out {
+		m := fmt.Sprintf("bm%03d", i%200)
+		wave := i / 200 / 40
+		who := fmt.Sprintf("Person %d-%d", (i/200)%40, wave/2)
+		ts := t0.UnixMilli() + int64(i)
+		var raw []byte
+		if wave%2 == 0 {
+			raw = joinRaw(m, who, ts)
+		} else {
+			raw = leftRaw(m, who, ts)
+		}
+		ev, err := feed.DecodeEvent(raw)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = feed.Item{Event: ev, Received: time.UnixMilli(ts)}
+	}
+	return out
+}
+
+// BenchmarkIngest measures durable ingest through the writer: group commit, fsync on.
+func BenchmarkIngest(b *testing.B) {
+	items := benchEvents(b, 100_000)
+	s := openTest(b, Options{NoSync: os.Getenv("ZOOMWATCH_BENCH_NOSYNC") != ""})
+	ctx := context.Background()
+	var raw int64
+	b.ResetTimer()
+	for i := range b.N {
+		it := items[i%len(items)]
+		if i >= len(items) { // keep identities distinct past the prepared set
+			ev := *it.Event
+			ev.TS += feed.Millis(i / len(items) * 1_000_000_000)
+			it.Event = &ev
+		}
+		raw += int64(len(it.Event.Raw))
+		if err := s.Submit(ctx, it); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Flush(ctx)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	file, used := s.Size()
+	b.ReportMetric(float64(used)/float64(raw), "disk/raw")
+	_ = file
+}
+
+// BenchmarkPage measures a 50-row page at a random point of a large store, unfiltered and
+// by meeting. The store is built once per run in a temp dir (set ZOOMWATCH_BENCH_N to size it;
+// default 200,000).
+func BenchmarkPage(b *testing.B) {
+	n := 200_000
+	if v := os.Getenv("ZOOMWATCH_BENCH_N"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	path := filepath.Join(b.TempDir(), "events.db")
+	s := openTest(b, Options{Path: path})
+	items := benchEvents(b, 100_000)
+	ctx := context.Background()
+	for i := range n {
+		it := items[i%len(items)]
+		if i >= len(items) {
+			ev := *it.Event
+			ev.TS += feed.Millis(i / len(items) * 1_000_000_000)
+			it.Event = &ev
+		}
+		s.Submit(ctx, it)
+	}
+	s.Flush(ctx)
+	last := s.LastSeq()
+	for _, c := range []struct {
+		name string
+		f    Filter
+	}{{"all", Filter{}}, {"meeting", Filter{Meeting: "bm042=="}}, {"type", Filter{Types: []string{"meeting.participant_left"}}}} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := range b.N {
+				cursor := uint64(i*7919)%last + 1
+				p, err := s.Page(Query{Filter: c.f, Cursor: cursor, Limit: 50})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for j := range p.Records {
+					p.Records[j].Decode() // a page is shown, so it is decoded
+				}
+			}
+		})
+	}
+}

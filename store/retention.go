@@ -1,0 +1,181 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"zoomwatch/feed"
+)
+
+// prune removes one chunk of the oldest blocks that retention (--retain, --max-db-size)
+// wants gone, with their index entries and the log entries about them, in one short
+// transaction; the writer calls it again while more is due and nothing else is waiting.
+func (w *writer) prune() {
+	s := w.s
+	now := s.now()
+	removed := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		c := newTxCtx(tx)
+		used := tx.Size() - int64(s.db.Stats().FreeAlloc)
+		cur := c.events.Cursor()
+		for k, v := cur.First(); k != nil && removed < pruneChunk; k, v = cur.First() {
+			b, err := decodeBlock(keySeq(k), v)
+			if err != nil {
+				return err
+			}
+			newest := b.recs[len(b.recs)-1].Received
+			old := s.opts.Retain > 0 && now.Sub(newest) > s.opts.Retain
+			big := s.opts.MaxBytes > 0 && used > s.opts.MaxBytes
+			if !old && !big {
+				break
+			}
+			if w.tail != nil && w.tail.first == b.first {
+				w.tail = nil
+			}
+			if err := c.deleteBlock(b, s.types); err != nil {
+				return err
+			}
+			used -= int64(len(v))
+			removed++
+		}
+		if removed == 0 {
+			return nil
+		}
+		first := uint64(0)
+		if k, _ := cur.First(); k != nil {
+			first = keySeq(k)
+		} else {
+			first = c.events.Sequence() + 1
+		}
+		return c.pruneLog(first, now.Add(-s.opts.Retain), s.opts.Retain > 0)
+	})
+	if err != nil {
+		s.log.Error("store: pruning failed", "err", err)
+		w.pruneMore = false
+		return
+	}
+	w.pruneMore = removed == pruneChunk
+	if removed > 0 {
+		s.log.Info("store: pruned old events", "blocks", removed)
+	}
+}
+
+// deleteBlock removes a block and every index entry of its events.
+func (c *txCtx) deleteBlock(b *block, types *typeTable) error {
+	for i := range b.recs {
+		r := &b.recs[i]
+		ev, err := feed.DecodeEvent(r.Raw)
+		if err != nil {
+			continue // never indexed
+		}
+		id := ev.Identity()
+		if err := c.dedupe.Delete(id[:]); err != nil {
+			return err
+		}
+		types.mu.RLock()
+		code, ok := types.codes[ev.Type]
+		types.mu.RUnlock()
+		if ok {
+			if err := c.typ.Delete(typeKey(code, r.Seq)); err != nil {
+				return err
+			}
+		}
+		for _, k := range meetingKeys(ev) {
+			if err := c.meeting.Delete(meetingKey(k, r.Seq)); err != nil {
+				return err
+			}
+		}
+	}
+	return c.events.Delete(seqKey(b.first))
+}
+
+// pruneLog drops connection-log entries about events that are gone, and gaps older than
+// the retention period.
+func (c *txCtx) pruneLog(firstSeq uint64, before time.Time, byAge bool) error {
+	lc := c.log.Cursor()
+	for k, _ := lc.First(); k != nil && binary.BigEndian.Uint64(k[:8]) < firstSeq-1; k, _ = lc.First() {
+		if err := lc.Delete(); err != nil {
+			return err
+		}
+	}
+	if !byAge {
+		return nil
+	}
+	gc := c.gap.Cursor()
+	for k, _ := gc.First(); k != nil && int64(binary.BigEndian.Uint64(k[:8])) < before.UnixNano(); k, _ = gc.First() {
+		if err := gc.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Compact rewrites the database at path into a new file without the free space pruning
+// left behind, then replaces the original: write to path.compact.tmp, fsync, rename. The
+// database must not be in use. It returns the sizes before and after.
+func Compact(path string, lockWait time.Duration) (before, after int64, err error) {
+	if err := sniff(path); err != nil {
+		return 0, 0, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	before = fi.Size()
+	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return 0, 0, &LockedError{Path: path, Owner: readOwner(path)}
+		}
+		return 0, 0, err
+	}
+	defer src.Close()
+	if err := src.View(func(tx *bolt.Tx) error { return checkFormat(tx, path) }); err != nil {
+		return 0, 0, err
+	}
+	tmp := path + ".compact.tmp"
+	os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("compact: %w", err)
+	}
+	if err := dst.Sync(); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return 0, 0, err
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return 0, 0, err
+	}
+	// Replace while still holding the source's lock, so that no one opens the old file
+	// in between.
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return 0, 0, err
+	}
+	syncDir(filepath.Dir(path))
+	if fi, err := os.Stat(path); err == nil {
+		after = fi.Size()
+	}
+	return before, after, nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

@@ -1,0 +1,406 @@
+// Package store is zoomwatch's one source of truth: the bbolt database holding every event
+// exactly as delivered, the connection log and its gaps, the indexes that make history fast
+// to browse, and the live state derived from the events. One writer goroutine commits in
+// groups (fsync'd) and then publishes each committed batch to subscribers, so that nothing
+// is shown before it is stored.
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"zoomwatch/store/live"
+)
+
+// SchemaVersion is the layout this build reads and writes.
+const SchemaVersion = 1
+
+const formatName = "zoomwatch-events"
+
+var (
+	bMeta    = []byte("meta")
+	bEvents  = []byte("events")  // block first seq → event block
+	bDedupe  = []byte("dedupe")  // event_ts(8) + identity hash(8) → seq; doubles as the time index
+	bType    = []byte("ix_type") // type code(2) + seq(8)
+	bMeeting = []byte("ix_meeting")
+	bTypes   = []byte("types") // event type name → code(2)
+	bLog     = []byte("log")   // after-seq(8) + log seq(8) → LogEntry JSON
+	bGaps    = []byte("gaps")  // from unix ns(8) + log seq(8) → Gap JSON
+	bLive    = []byte("live")  // derived live state (store/live), see livepersist.go
+
+	allBuckets = [][]byte{bMeta, bEvents, bDedupe, bType, bMeeting, bTypes, bLog, bGaps, bLive}
+
+	kFormat  = []byte("format")
+	kSchema  = []byte("schema")
+	kCreated = []byte("created")
+	kLink    = []byte("link")   // linkState JSON
+	kCounts  = []byte("counts") // counts JSON
+)
+
+// Options configure Open.
+type Options struct {
+	Path string
+	// ReadOnly opens with a shared lock and never writes: history and export on a database
+	// nobody is collecting into.
+	ReadOnly bool
+	// LockWait is how long to wait for another process's lock before saying who holds it.
+	LockWait time.Duration
+	// Retain drops events received longer ago than this (0 keeps everything).
+	Retain time.Duration
+	// MaxBytes prunes the oldest events while the data in the file exceeds this (0: no limit).
+	MaxBytes int64
+	// Owner describes this process; other zoomwatch processes that find the database locked
+	// read it to say who holds it and how to reach its data.
+	Owner  Owner
+	Logger *slog.Logger
+	Now    func() time.Time
+	// NoSync skips fsync (benchmarks compare against it; never for real use).
+	NoSync bool
+	// BacklogMax bounds the events held in memory while the disk refuses writes; beyond it
+	// the oldest are dropped and recorded as a gap. Default 200,000.
+	BacklogMax int
+
+	// commitHook, when set, runs before each commit and can fail it (tests inject disk errors).
+	commitHook func() error
+}
+
+// Owner is written beside the database while a process holds it read-write.
+type Owner struct {
+	PID     int       `json:"pid"`
+	Command string    `json:"command"`
+	Started time.Time `json:"started"`
+	// SSH is the address viewers can reach this process's data at, when it serves SSH.
+	SSH string `json:"ssh,omitempty"`
+}
+
+// Store is an open database. It is safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+
+	types *typeTable
+
+	liveMu  sync.Mutex
+	state   *live.State
+	liveVer uint64
+	snap    *live.Snapshot
+	snapVer uint64
+
+	w *writer // nil when read-only
+
+	subsMu sync.Mutex
+	subs   map[*Subscription]struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// LockedError says the database is held by another process.
+type LockedError struct {
+	Path  string
+	Owner *Owner // nil when the holder left no (live) owner file
+}
+
+func (e *LockedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is in use by another process", e.Path)
+	if o := e.Owner; o != nil {
+		fmt.Fprintf(&b, ": zoomwatch (pid %d", o.PID)
+		if o.Command != "" {
+			fmt.Fprintf(&b, ", %q", o.Command)
+		}
+		if !o.Started.IsZero() {
+			fmt.Fprintf(&b, ", running since %s", o.Started.Format("2006-01-02 15:04:05"))
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(". Only one process can open the database at a time.")
+	if o := e.Owner; o != nil && o.SSH != "" {
+		fmt.Fprintf(&b, " Its monitor and history are served over SSH: ssh -p %s %s (or `ssh -p %s %s export` for the events).",
+			sshPort(o.SSH), sshHost(o.SSH), sshPort(o.SSH), sshHost(o.SSH))
+	} else if e.Owner != nil {
+		b.WriteString(" Stop it first, or run the collector as `zoomwatch serve --ssh ADDR` (or `zoomwatch --ssh ADDR`) so that others can watch and export over SSH.")
+	}
+	return b.String()
+}
+
+func sshHost(addr string) string {
+	h := addr
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		h = addr[:i]
+	}
+	if h == "" || h == "0.0.0.0" || h == "::" || h == "[::]" {
+		return "localhost"
+	}
+	return h
+}
+
+func sshPort(addr string) string {
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[i+1:]
+	}
+	return "22"
+}
+
+// FormatError says the file is not a database this build can use; the file is left untouched.
+type FormatError struct {
+	Path   string
+	Reason string
+}
+
+func (e *FormatError) Error() string { return e.Path + ": " + e.Reason }
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Open opens (creating if needed) the database at opts.Path.
+func Open(opts Options) (*Store, error) {
+	if opts.LockWait <= 0 {
+		opts.LockWait = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.BacklogMax <= 0 {
+		opts.BacklogMax = 200_000
+	}
+	if err := sniff(opts.Path); err != nil {
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(opts.Path); err != nil {
+		return nil, fmt.Errorf("no database at %s yet (it is created by the monitor, tail or import): %w", opts.Path, err)
+	}
+	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{
+		Timeout:         opts.LockWait,
+		ReadOnly:        opts.ReadOnly,
+		FreelistType:    bolt.FreelistMapType, // pruning fragments the freelist; the map copes
+		InitialMmapSize: 1 << 30,              // readers never wait for the writer to remap
+		NoSync:          opts.NoSync,
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return nil, &LockedError{Path: opts.Path, Owner: readOwner(opts.Path)}
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+			return nil, &FormatError{opts.Path, "not a zoomwatch database (" + err.Error() + "); it was not modified"}
+		}
+		return nil, err
+	}
+	s := &Store{db: db, opts: opts, log: opts.Logger, now: opts.Now, subs: map[*Subscription]struct{}{}}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		writeOwner(opts.Path, opts.Owner)
+		s.w = newWriter(s)
+		go s.w.run()
+	}
+	return s, nil
+}
+
+// sniff refuses files that are not bbolt databases before bbolt touches them.
+func sniff(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // missing: created on open (or reported by the read-only check)
+	}
+	defer f.Close()
+	var hdr [20]byte
+	n, err := io.ReadFull(f, hdr[:])
+	if n == 0 && errors.Is(err, io.EOF) {
+		return nil // empty file: bbolt initialises it
+	}
+	// A bbolt file starts with a meta page: 16 bytes of page header, then magic 0xED0CDAED.
+	if err != nil || binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
+		return &FormatError{path, "not a zoomwatch database (not a bbolt file); it was not modified"}
+	}
+	return nil
+}
+
+func (s *Store) init() error {
+	if s.opts.ReadOnly {
+		return s.db.View(func(tx *bolt.Tx) error {
+			if err := checkFormat(tx, s.opts.Path); err != nil {
+				return err
+			}
+			return s.load(tx)
+		})
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := checkFormat(tx, s.opts.Path); err != nil {
+			return err
+		}
+		meta := tx.Bucket(bMeta)
+		if meta == nil {
+			var err error
+			if meta, err = tx.CreateBucket(bMeta); err != nil {
+				return err
+			}
+			meta.Put(kFormat, []byte(formatName))
+			meta.Put(kCreated, []byte(s.now().UTC().Format(time.RFC3339)))
+			meta.Put(kSchema, u32(SchemaVersion))
+		}
+		if err := migrate(tx, schemaOf(meta)); err != nil {
+			return err
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return s.load(tx)
+	})
+}
+
+func checkFormat(tx *bolt.Tx, path string) error {
+	meta := tx.Bucket(bMeta)
+	if meta == nil {
+		empty := true
+		tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+		if !empty {
+			return &FormatError{path, "a bbolt database of another program, not zoomwatch's; it was not modified"}
+		}
+		return nil
+	}
+	if f := meta.Get(kFormat); !bytes.Equal(f, []byte(formatName)) {
+		return &FormatError{path, "a bbolt database of another program, not zoomwatch's; it was not modified"}
+	}
+	if v := schemaOf(meta); v > SchemaVersion {
+		return &FormatError{path, fmt.Sprintf("written by a newer zoomwatch (schema %d; this build reads up to %d): upgrade zoomwatch; the file was not modified", v, SchemaVersion)}
+	} else if v < SchemaVersion && tx.Writable() == false {
+		return &FormatError{path, fmt.Sprintf("written by an older zoomwatch (schema %d): open it once with `zoomwatch tail` or the monitor to upgrade it", v)}
+	}
+	return nil
+}
+
+func schemaOf(meta *bolt.Bucket) uint32 {
+	if v := meta.Get(kSchema); len(v) == 4 {
+		return binary.BigEndian.Uint32(v)
+	}
+	return 0
+}
+
+// migrations[i] upgrades schema i+1 to i+2, in the same transaction as the open.
+var migrations = []func(tx *bolt.Tx) error{}
+
+func migrate(tx *bolt.Tx, from uint32) error {
+	for v := from; v < SchemaVersion; v++ {
+		if int(v)-1 < 0 || int(v)-1 >= len(migrations) {
+			return fmt.Errorf("store: no migration from schema %d", v)
+		}
+		if err := migrations[v-1](tx); err != nil {
+			return fmt.Errorf("store: migrating schema %d to %d: %w", v, v+1, err)
+		}
+		tx.Bucket(bMeta).Put(kSchema, u32(v+1))
+	}
+	return nil
+}
+
+func (s *Store) load(tx *bolt.Tx) error {
+	var err error
+	if s.types, err = loadTypes(tx); err != nil {
+		return err
+	}
+	if s.state, err = loadLive(tx); err != nil {
+		return fmt.Errorf("store: loading live state: %w", err)
+	}
+	return nil
+}
+
+func u32(v uint32) []byte {
+	b := make([]byte, 4)
+	binary.BigEndian.PutUint32(b, v)
+	return b
+}
+
+// Close stops the writer after it has committed everything submitted, then closes the file.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.w != nil {
+			s.w.stop()
+		}
+		s.subsMu.Lock()
+		for sub := range s.subs {
+			close(sub.c)
+			delete(s.subs, sub)
+		}
+		s.subsMu.Unlock()
+		s.closeErr = s.db.Close()
+		if !s.opts.ReadOnly {
+			removeOwner(s.opts.Path)
+		}
+	})
+	return s.closeErr
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.opts.Path }
+
+// ReadOnly reports whether this handle can write.
+func (s *Store) ReadOnly() bool { return s.w == nil }
+
+// Live returns the current derived state. Snapshots are shared and must not be modified.
+func (s *Store) Live() *live.Snapshot {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if s.snap == nil || s.snapVer != s.liveVer {
+		s.snap, s.snapVer = s.state.Snapshot(), s.liveVer
+	}
+	return s.snap
+}
+
+func ownerPath(db string) string { return db + ".owner" }
+
+func writeOwner(db string, o Owner) {
+	if o.PID == 0 {
+		o.PID = os.Getpid()
+	}
+	b, _ := json.Marshal(o)
+	_ = os.WriteFile(ownerPath(db), b, 0o600)
+}
+
+func removeOwner(db string) {
+	if o := readOwner(db); o != nil && o.PID == os.Getpid() {
+		os.Remove(ownerPath(db))
+	}
+}
+
+// readOwner returns the owner file's contents if its process is still running.
+func readOwner(db string) *Owner {
+	b, err := os.ReadFile(ownerPath(db))
+	if err != nil {
+		return nil
+	}
+	var o Owner
+	if json.Unmarshal(b, &o) != nil || o.PID <= 0 {
+		return nil
+	}
+	if err := syscall.Kill(o.PID, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return nil
+	}
+	return &o
+}

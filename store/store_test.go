@@ -1,0 +1,507 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"zoomwatch/feed"
+)
+
+func TestEventsSurviveReopenExactly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openTest(t, Options{Path: path})
+	items := joins(t, 200, 7) // more than three blocks, last one partial
+	submit(t, s, items...)
+	s.Close()
+
+	s = openTest(t, Options{Path: path})
+	p, err := s.Page(Query{Oldest: true, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Records) != 200 {
+		t.Fatalf("got %d events after reopen, want 200", len(p.Records))
+	}
+	for i, r := range p.Records {
+		if r.Seq != uint64(i+1) {
+			t.Fatalf("record %d has seq %d", i, r.Seq)
+		}
+		if !bytes.Equal(r.Raw, items[i].Event.Raw) {
+			t.Fatalf("seq %d: stored bytes differ:\n%s\n%s", r.Seq, r.Raw, items[i].Event.Raw)
+		}
+		if r.Source != SourceWebSocket || int64(r.TS) != int64(items[i].Event.TS) || !r.Received.Equal(items[i].Received.Truncate(time.Microsecond)) {
+			t.Fatalf("seq %d: metadata %v %v %v", r.Seq, r.Source, r.TS, r.Received)
+		}
+	}
+	// The partially filled last block keeps filling after a restart.
+	submit(t, s, item(t, joinRaw("late", "someone", t0.UnixMilli()+999_000)))
+	if got := s.LastSeq(); got != 201 {
+		t.Fatalf("last seq after one more event = %d, want 201", got)
+	}
+}
+
+func TestTrickleFillsBlocks(t *testing.T) {
+	s := openTest(t, Options{})
+	for _, it := range joins(t, 130, 3) {
+		submit(t, s, it) // one commit per event: the tail block is rewritten each time
+	}
+	n := 0
+	s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bEvents).Stats().KeyN
+		return nil
+	})
+	if n != 3 { // 64 + 64 + 2
+		t.Fatalf("130 trickled events use %d blocks, want 3", n)
+	}
+	for _, seq := range []uint64{1, 64, 65, 128, 129, 130} {
+		if r, ok, err := s.Get(seq); err != nil || !ok || r.Seq != seq {
+			t.Fatalf("get %d: %v %v %v", seq, r.Seq, ok, err)
+		}
+	}
+}
+
+func TestDedupeWithinBatchAcrossCommitsAndRestarts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openTest(t, Options{Path: path})
+	a := joinRaw("m1", "Ada", t0.UnixMilli())
+	b := joinRaw("m1", "Grace", t0.UnixMilli())
+	sub := s.Subscribe(16)
+	// The same event three times in one batch, and a different participant at the same ms.
+	submit(t, s, item(t, a), item(t, a), item(t, b), item(t, a))
+	n := <-sub.C
+	if len(n.Records) != 2 {
+		t.Fatalf("published %d records, want 2 (duplicates are not shown)", len(n.Records))
+	}
+	// The same event re-formatted (a webhook retry) is still the same event.
+	var pretty bytes.Buffer
+	pretty.WriteString(strings.ReplaceAll(string(a), `,"`, ",\n  \""))
+	submit(t, s, item(t, pretty.Bytes()))
+	s.Close()
+
+	s = openTest(t, Options{Path: path})
+	submit(t, s, item(t, a), item(t, b))
+	h := s.Health()
+	if h.Counts.Events != 2 || h.Counts.Duplicates != 5 {
+		t.Fatalf("counts = %+v, want 2 events and 5 duplicates", h.Counts)
+	}
+	if s.LastSeq() != 2 {
+		t.Fatalf("last seq %d", s.LastSeq())
+	}
+}
+
+func TestPageDirectionsCursorsAndFilters(t *testing.T) {
+	s := openTest(t, Options{})
+	var items []feed.Item
+	for i := range 300 {
+		m := fmt.Sprintf("m%d", i%3)
+		ts := t0.UnixMilli() + int64(i)*1000
+		switch i % 4 {
+		case 0:
+			items = append(items, item(t, startedRaw(m, ts)))
+		case 1, 2:
+			items = append(items, item(t, joinRaw(m, fmt.Sprintf("Person %d", i), ts)))
+		case 3:
+			items = append(items, item(t, leftRaw(m, fmt.Sprintf("Person %d", i-1), ts)))
+		}
+	}
+	submit(t, s, items...)
+
+	// Newest first, paged with the cursor, covers everything exactly once.
+	var all []uint64
+	q := Query{Limit: 50}
+	for {
+		p, err := s.Page(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, seqs(p.Records)...)
+		if p.Done || len(p.Records) == 0 {
+			break
+		}
+		q.Cursor = p.Records[len(p.Records)-1].Seq
+	}
+	if len(all) != 300 || all[0] != 300 || all[299] != 1 || !slices.IsSortedFunc(all, func(a, b uint64) int { return int(b) - int(a) }) {
+		t.Fatalf("newest-first paging gave %d seqs from %v to %v", len(all), all[0], all[len(all)-1])
+	}
+
+	cases := []struct {
+		name string
+		f    Filter
+		want func(i int) bool
+	}{
+		{"type glob", Filter{Types: []string{"meeting.participant_*"}}, func(i int) bool { return i%4 != 0 }},
+		{"exact type", Filter{Types: []string{"meeting.started"}}, func(i int) bool { return i%4 == 0 }},
+		{"two types", Filter{Types: []string{"meeting.started", "meeting.participant_left"}}, func(i int) bool { return i%4 == 0 || i%4 == 3 }},
+		{"meeting uuid", Filter{Meeting: "m1=="}, func(i int) bool { return i%3 == 1 }},
+		{"meeting number", Filter{Meeting: "86431910002"}, func(i int) bool { return true }},
+		{"meeting and type", Filter{Meeting: "m2==", Types: []string{"meeting.started"}}, func(i int) bool { return i%3 == 2 && i%4 == 0 }},
+		{"participant name", Filter{Participant: "person 10"}, func(i int) bool {
+			return (i%4 == 1 || i%4 == 2) && strings.HasPrefix(fmt.Sprint(i), "10") || i%4 == 3 && strings.HasPrefix(fmt.Sprint(i-1), "10")
+		}},
+		{"text", Filter{Text: "PERSON 77"}, func(i int) bool { return i == 77 }},
+		{"time range", Filter{Since: t0.Add(100 * time.Second), Until: t0.Add(110 * time.Second)}, func(i int) bool { return i >= 100 && i < 110 }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var want []uint64
+			for i := 299; i >= 0; i-- {
+				if c.want(i) {
+					want = append(want, uint64(i+1))
+				}
+			}
+			var got []uint64
+			q := Query{Filter: c.f, Limit: 7, MaxScan: 40}
+			for range 1000 {
+				p, err := s.Page(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, seqs(p.Records)...)
+				if p.Done {
+					break
+				}
+				q.Cursor = p.Next
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %v\nwant %v", got, want)
+			}
+			// Oldest first gives the same set reversed.
+			var asc []uint64
+			err := s.Scan(context.Background(), c.f, func(r *Record) error { asc = append(asc, r.Seq); return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.f.Since.IsZero() {
+				slices.Reverse(asc)
+			} else {
+				slices.Sort(asc)
+				slices.Reverse(asc)
+			}
+			if !slices.Equal(asc, want) {
+				t.Fatalf("scan got %v\nwant %v", asc, want)
+			}
+		})
+	}
+	if got := s.SeqAt(t0.Add(150 * time.Second)); got != 151 {
+		t.Fatalf("SeqAt = %d, want 151", got)
+	}
+}
+
+func TestGapsFromDropsAndRestarts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	now := t0
+	clock := func() time.Time { return now }
+	s := openTest(t, Options{Path: path, Now: clock})
+	if _, open := s.OpenGap(); open {
+		t.Fatal("a new database has no gap")
+	}
+	// First-ever connection: not a gap.
+	submit(t, s, transition(feed.StateConnecting, t0, ""), transition(feed.StateLive, t0.Add(time.Second), ""))
+	submit(t, s, item(t, startedRaw("m1", t0.Add(2*time.Second).UnixMilli())))
+	// A drop opens a gap; retries keep the first cause; going live closes it.
+	submit(t, s, transition(feed.StateBackoff, t0.Add(time.Minute), "read: unexpected EOF"))
+	g, open := s.OpenGap()
+	if !open || !g.From.Equal(t0.Add(time.Minute)) || g.Reason != "read: unexpected EOF" {
+		t.Fatalf("open gap = %+v, %v", g, open)
+	}
+	submit(t, s, transition(feed.StateConnecting, t0.Add(61*time.Second), ""),
+		transition(feed.StateBackoff, t0.Add(62*time.Second), "dial: connection refused"),
+		transition(feed.StateLive, t0.Add(3*time.Minute), ""))
+	gaps, _ := s.Gaps(10)
+	if len(gaps) != 1 || !gaps[0].From.Equal(t0.Add(time.Minute)) || !gaps[0].To.Equal(t0.Add(3*time.Minute)) || gaps[0].Reason != "read: unexpected EOF" {
+		t.Fatalf("gaps = %+v", gaps)
+	}
+	// The meeting that was active across a two-minute gap is now uncertain.
+	if m := s.Live().Meeting("m1=="); m == nil || m.Uncertain == "" {
+		t.Fatalf("meeting after a long gap: %+v", m)
+	}
+
+	// A crash (no stopped transition): the next run records a gap from the last sign of life.
+	now = t0.Add(4 * time.Minute)
+	submit(t, s, item(t, joinRaw("m1", "Ada", now.UnixMilli()))) // commits LastAlive = now
+	s.w.stop()                                                   // simulate kill -9: no stopped transition, no clean close
+	s.db.Close()
+	s.w = nil
+
+	now = t0.Add(10 * time.Minute)
+	s2 := openTest(t, Options{Path: path, Now: clock})
+	submit(t, s2, transition(feed.StateConnecting, now, ""), transition(feed.StateLive, now.Add(time.Second), ""))
+	gaps, _ = s2.Gaps(10)
+	if len(gaps) != 2 || !gaps[0].From.Equal(t0.Add(4*time.Minute)) || !strings.Contains(gaps[0].Reason, "not running") {
+		t.Fatalf("gap after crash = %+v", gaps)
+	}
+	// A clean stop: the gap starts at the stop.
+	submit(t, s2, transition(feed.StateStopped, now.Add(time.Minute), "interrupted"))
+	s2.Close()
+	now = t0.Add(20 * time.Minute)
+	s3 := openTest(t, Options{Path: path, Now: clock})
+	if g, open := s3.OpenGap(); !open || !g.From.Equal(t0.Add(11*time.Minute)) {
+		t.Fatalf("open gap while stopped = %+v %v", g, open)
+	}
+	submit(t, s3, transition(feed.StateConnecting, now, ""), transition(feed.StateLive, now, ""))
+	gaps, _ = s3.Gaps(10)
+	if len(gaps) != 3 || !gaps[0].From.Equal(t0.Add(11*time.Minute)) || gaps[0].Reason != "zoomwatch was not running" {
+		t.Fatalf("gap after clean stop = %+v", gaps[0])
+	}
+	// History shows the gaps inline, after the event that preceded them.
+	log, _ := s3.LogRange(0, s3.LastSeq())
+	kinds := 0
+	for _, e := range log {
+		if e.Kind == LogGap {
+			kinds++
+		}
+	}
+	if kinds != 3 {
+		t.Fatalf("log has %d gap entries, want 3", kinds)
+	}
+}
+
+func TestSlowSubscriberNeverBlocksWriter(t *testing.T) {
+	s := openTest(t, Options{})
+	slow := s.Subscribe(1)
+	fast := s.Subscribe(1000)
+	for _, it := range joins(t, 50, 5) {
+		submit(t, s, it) // 50 commits; the slow subscriber reads none of them
+	}
+	got := 0
+	for got < 50 {
+		n := <-fast.C
+		got += len(n.Records)
+	}
+	n := <-slow.C
+	if len(n.Records) != 1 || n.Records[0].Seq != 1 {
+		t.Fatalf("slow subscriber's first notice: %v", seqs(n.Records))
+	}
+	submit(t, s, item(t, joinRaw("x", "late", t0.UnixMilli()+1e6)))
+	n = <-slow.C
+	if n.Missed != 49 {
+		t.Fatalf("slow subscriber missed %d batches, want 49", n.Missed)
+	}
+	// It reloads what it missed from the store.
+	recs, err := s.After(1, 100)
+	if err != nil || len(recs) != 50 {
+		t.Fatalf("reload after 1: %d records, %v", len(recs), err)
+	}
+	slow.Close()
+	fast.Close()
+	if s.Subscribers() != 0 {
+		t.Fatalf("%d subscribers left", s.Subscribers())
+	}
+}
+
+func TestDiskErrorsKeepBacklogThenRecordGap(t *testing.T) {
+	fail := make(chan bool, 1)
+	failing := false
+	s := openTest(t, Options{BacklogMax: 10})
+	s.opts.commitHook = func() error {
+		select {
+		case failing = <-fail:
+		default:
+		}
+		if failing {
+			return errors.New("write events.db: no space left on device")
+		}
+		return nil
+	}
+	sub := s.Subscribe(100)
+	submit(t, s, transition(feed.StateLive, t0, ""))
+	<-sub.C
+	fail <- true
+	ctx := context.Background()
+	items := joins(t, 25, 2)
+	for _, it := range items {
+		if err := s.Submit(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Submit never blocks on the broken disk, health says so, nothing is published.
+	waitFor(t, func() bool { h := s.Health(); return !h.Storing && h.Backlog == 10 && h.Dropped == 15 })
+	if h := s.Health(); !strings.Contains(h.Err, "no space left") {
+		t.Fatalf("health = %+v", h)
+	}
+	select {
+	case n := <-sub.C:
+		t.Fatalf("published %d records while the disk failed", len(n.Records))
+	default:
+	}
+	fail <- false
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := s.Health()
+	if !h.Storing || h.Counts.Events != 10 {
+		t.Fatalf("after recovery: %+v", h)
+	}
+	// The ten newest were kept; the fifteen oldest dropped and recorded as a gap.
+	p, _ := s.Page(Query{Oldest: true, Limit: 100})
+	if len(p.Records) != 10 || !bytes.Equal(p.Records[0].Raw, items[15].Event.Raw) {
+		t.Fatalf("stored %d, first %s", len(p.Records), p.Records[0].Raw)
+	}
+	gaps, _ := s.Gaps(5)
+	if len(gaps) != 1 || gaps[0].Dropped != 15 || !strings.Contains(gaps[0].Reason, "could not be stored") {
+		t.Fatalf("gaps = %+v", gaps)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising on time
+	}
+}
+
+func TestRefusesForeignFilesWithoutTouchingThem(t *testing.T) {
+	dir := t.TempDir()
+	sum := func(p string) [32]byte { b, _ := os.ReadFile(p); return sha256.Sum256(b) }
+
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("these are my notes, not a database\n"), 0o600)
+	before := sum(text)
+	_, err := Open(Options{Path: text})
+	var fe *FormatError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "not a zoomwatch database") {
+		t.Fatalf("text file: %v", err)
+	}
+	if sum(text) != before {
+		t.Fatal("text file was modified")
+	}
+
+	other := filepath.Join(dir, "other.db")
+	db, _ := bolt.Open(other, 0o600, nil)
+	db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("widgets")); return err })
+	db.Close()
+	before = sum(other)
+	if _, err := Open(Options{Path: other}); !errors.As(err, &fe) || !strings.Contains(err.Error(), "another program") {
+		t.Fatalf("foreign bbolt file: %v", err)
+	}
+	if sum(other) != before {
+		t.Fatal("foreign database was modified")
+	}
+
+	newer := filepath.Join(dir, "newer.db")
+	s := openTest(t, Options{Path: newer})
+	s.Close()
+	db, _ = bolt.Open(newer, 0o600, nil)
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, u32(SchemaVersion+1)) })
+	db.Close()
+	before = sum(newer)
+	if _, err := Open(Options{Path: newer}); !errors.As(err, &fe) || !strings.Contains(err.Error(), "newer zoomwatch") {
+		t.Fatalf("newer schema: %v", err)
+	}
+	if sum(newer) != before {
+		t.Fatal("newer database was modified")
+	}
+}
+
+func TestLockedDatabaseSaysWhoHoldsIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	openTest(t, Options{Path: path, Owner: Owner{Command: "zoomwatch serve", SSH: ":2222", Started: t0}})
+	start := time.Now()
+	_, err := Open(Options{Path: path, LockWait: 300 * time.Millisecond})
+	var le *LockedError
+	if !errors.As(err, &le) {
+		t.Fatalf("second open: %v", err)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Fatalf("took %v to answer", time.Since(start))
+	}
+	msg := err.Error()
+	for _, want := range []string{fmt.Sprint(os.Getpid()), "zoomwatch serve", "ssh -p 2222 localhost"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q: %s", want, msg)
+		}
+	}
+	if _, err := Open(Options{Path: path, ReadOnly: true, LockWait: 100 * time.Millisecond}); !errors.As(err, &le) {
+		t.Fatalf("read-only open while held: %v", err)
+	}
+}
+
+func TestRetentionPrunesEventsAndTheirIndexes(t *testing.T) {
+	now := t0
+	s := openTest(t, Options{Retain: time.Hour, Now: func() time.Time { return now }})
+	old := joins(t, 150, 3)
+	for i := range old {
+		old[i].Received = t0.Add(-2 * time.Hour)
+	}
+	fresh := joins(t, 10, 3)
+	for i := range fresh {
+		fresh[i].Event = item(t, joinRaw("fresh", fmt.Sprint("f", i), t0.UnixMilli()+int64(i))).Event
+		fresh[i].Received = t0
+	}
+	submit(t, s, old...)
+	submit(t, s, fresh...)
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.Page(Query{Limit: 1000})
+	// Whole blocks go: the block holding the last old events and the fresh ones stays.
+	if len(p.Records) != 160-128 {
+		t.Fatalf("%d events left, want %d", len(p.Records), 160-128)
+	}
+	typed, _ := s.Page(Query{Filter: Filter{Types: []string{"meeting.*"}}, Limit: 1000})
+	byMeeting, _ := s.Page(Query{Filter: Filter{Meeting: "m0=="}, Limit: 1000})
+	if len(typed.Records) != 32 || len(byMeeting.Records) != len(filterRecs(p.Records, "m0==")) {
+		t.Fatalf("indexes still list pruned events: %d by type, %d by meeting", len(typed.Records), len(byMeeting.Records))
+	}
+	// A pruned event is new again if it comes back.
+	submit(t, s, old[0])
+	if h := s.Health(); h.Counts.Duplicates != 0 {
+		t.Fatalf("pruned event counted as duplicate")
+	}
+}
+
+func filterRecs(rs []Record, uuid string) []Record {
+	var out []Record
+	for _, r := range rs {
+		if r.Decode().Payload.Object.UUID == uuid {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestCompactShrinksAndKeepsEverything(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openTest(t, Options{Path: path, Retain: time.Hour})
+	items := joins(t, 3000, 10)
+	for i := range items[:2900] {
+		items[i].Received = time.Now().Add(-2 * time.Hour)
+	}
+	submit(t, s, items...)
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	left := s.LastSeq()
+	p, _ := s.Page(Query{Limit: 5000})
+	s.Close()
+	before, after, err := Compact(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after >= before {
+		t.Fatalf("compact: %d → %d bytes", before, after)
+	}
+	s = openTest(t, Options{Path: path})
+	p2, _ := s.Page(Query{Limit: 5000})
+	if s.LastSeq() != left || len(p2.Records) != len(p.Records) {
+		t.Fatalf("after compact: last %d (was %d), %d records (was %d)", s.LastSeq(), left, len(p2.Records), len(p.Records))
+	}
+	if _, err := os.Stat(path + ".compact.tmp"); !os.IsNotExist(err) {
+		t.Fatal("temporary file left behind")
+	}
+}

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestImportCountsDuplicatesAndBadLines(t *testing.T) {
+	s := openTest(t, Options{})
+	a := joinRaw("m1", "Ada", t0.UnixMilli())
+	b := leftRaw("m1", "Ada", t0.UnixMilli()+5000)
+	frame := fmt.Sprintf(`{"module":"message","success":true,"content":%q,"header":{}}`, startedRaw("m1", t0.UnixMilli()-1000))
+	sample, err := os.ReadFile("../feed/testdata/samples/recording.completed.json") // pretty-printed, several lines
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in bytes.Buffer
+	fmt.Fprintf(&in, "%s\n\n%s\r\nnot json at all\n%s\n", a, b, a) // line 5 repeats line 1
+	fmt.Fprintf(&in, "%s\n", frame)                                // a WebSocket frame carrying an event
+	fmt.Fprintf(&in, `{"module":"heartbeat","success":true,"content":"live","header":{}}`+"\n")
+	fmt.Fprintf(&in, `{"no_event_field":1}`+"\n")
+	fmt.Fprintf(&in, "%s\n", bytes.Join(bytes.Fields(sample), []byte(" "))) // one line
+	fmt.Fprintf(&in, "%s", b)                                               // no final newline; duplicate
+
+	rep, err := s.Import(context.Background(), &in, "archive.jsonl", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Lines != 9 || rep.Added != 4 || rep.Duplicates != 2 || rep.Rejected != 3 {
+		t.Fatalf("report = %+v", rep)
+	}
+	var lines []int
+	for _, e := range rep.Errors {
+		lines = append(lines, e.Line)
+	}
+	if fmt.Sprint(lines) != "[4 7 8]" || !strings.Contains(rep.Errors[1].String(), `archive.jsonl:7: a "heartbeat" frame`) {
+		t.Fatalf("errors = %v", rep.Errors)
+	}
+	p, _ := s.Page(Query{Oldest: true, Limit: 10})
+	if len(p.Records) != 4 || p.Records[0].Source != SourceImport || !bytes.Equal(p.Records[0].Raw, a) {
+		t.Fatalf("stored %d; first %v %s", len(p.Records), p.Records[0].Source, p.Records[0].Raw)
+	}
+	// Importing the same file again adds nothing.
+	in.Reset()
+	fmt.Fprintf(&in, "%s\n%s\n", a, b)
+	rep, _ = s.Import(context.Background(), &in, "again", nil)
+	if rep.Added != 0 || rep.Duplicates != 2 {
+		t.Fatalf("second import = %+v", rep)
+	}
+}
+
+func TestExportRoundTripsExactBytes(t *testing.T) {
+	src := openTest(t, Options{})
+	items := joins(t, 500, 4)
+	submit(t, src, items...)
+	var out bytes.Buffer
+	n, err := src.Export(context.Background(), &out, "jsonl", Filter{})
+	if err != nil || n != 500 {
+		t.Fatalf("export: %d, %v", n, err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n"))
+	for i, l := range lines {
+		if !bytes.Equal(l, items[i].Event.Raw) {
+			t.Fatalf("line %d differs", i+1)
+		}
+	}
+	dst := openTest(t, Options{})
+	rep, err := dst.Import(context.Background(), bytes.NewReader(out.Bytes()), "export", nil)
+	if err != nil || rep.Added != 500 {
+		t.Fatalf("import of export: %+v %v", rep, err)
+	}
+	var again bytes.Buffer
+	dst.Export(context.Background(), &again, "jsonl", Filter{})
+	if !bytes.Equal(again.Bytes(), out.Bytes()) {
+		t.Fatal("export → import → export changed the bytes")
+	}
+	// Filtered CSV.
+	out.Reset()
+	n, err = src.Export(context.Background(), &out, "csv", Filter{Meeting: "m1==", Since: t0.Add(100 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(rows) != n+1 || n != 100 {
+		t.Fatalf("csv: %d rows for %d events, %v", len(rows), n, err)
+	}
+	if strings.Join(rows[0], ",") != strings.Join(CSVHeader, ",") || rows[1][3] != "meeting.participant_joined" || rows[1][5] != "m1==" {
+		t.Fatalf("csv rows: %v / %v", rows[0], rows[1])
+	}
+	if _, err := src.Export(context.Background(), &out, "xml", Filter{}); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+}
+
+func TestReadOnlyOpenNeverWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openTest(t, Options{Path: path})
+	submit(t, s, joins(t, 10, 2)...)
+	s.Close()
+	st, _ := os.Stat(path)
+	ro := openTest(t, Options{Path: path, ReadOnly: true})
+	p, _ := ro.Page(Query{Limit: 100})
+	if len(p.Records) != 10 || len(ro.Live().Meetings) != 2 {
+		t.Fatalf("read-only: %d events, %d meetings", len(p.Records), len(ro.Live().Meetings))
+	}
+	if err := ro.Submit(context.Background(), joins(t, 1, 1)[0]); err == nil {
+		t.Fatal("read-only store accepted a write")
+	}
+	ro.Close()
+	st2, _ := os.Stat(path)
+	if !st.ModTime().Equal(st2.ModTime()) || st.Size() != st2.Size() {
+		t.Fatal("read-only open modified the file")
+	}
+	if _, err := Open(Options{Path: filepath.Join(t.TempDir(), "none.db"), ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "no database") {
+		t.Fatalf("read-only open of a missing file: %v", err)
+	}
+}

@@ -1,0 +1,779 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"zoomwatch/feed"
+)
+
+const (
+	// maxBatch bounds the inputs in one commit: large enough to amortise the fsync at
+	// 100k events/s, small enough that one commit never holds the live state for long.
+	maxBatch = 16384
+	// aliveEvery is how often a live link's last sign of life is recorded, so that a crash
+	// leaves a gap that starts close to when reception really stopped.
+	aliveEvery = 5 * time.Second
+	// housekeepEvery is how often retention and live-state expiry run.
+	housekeepEvery = time.Minute
+	// pruneChunk is the most blocks one pruning transaction removes.
+	pruneChunk = 16
+)
+
+// LogEntry is one record of the connection log: a state transition, a gap, an anomalous
+// frame, or a note (an SSH login, a storage problem).
+type LogEntry struct {
+	Seq uint64 `json:"-"`
+	// AfterSeq is the newest event's sequence number when the entry was written: history
+	// shows the entry right after that event.
+	AfterSeq   uint64           `json:"after_seq"`
+	At         time.Time        `json:"at"`
+	Kind       string           `json:"kind"`
+	Transition *feed.Transition `json:"transition,omitempty"`
+	Gap        *Gap             `json:"gap,omitempty"`
+	Anomaly    *feed.Anomaly    `json:"anomaly,omitempty"`
+	Note       string           `json:"note,omitempty"`
+}
+
+const (
+	LogTransition = "transition"
+	LogGap        = "gap"
+	LogAnomaly    = "anomaly"
+	LogNote       = "note"
+)
+
+// Gap is a window in which zoomwatch was not receiving: Zoom never redelivers what happened
+// in it.
+type Gap struct {
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to,omitzero"` // zero while the gap is still open
+	Reason string    `json:"reason"`
+	// Dropped counts events that arrived but could not be stored (the disk refused writes).
+	Dropped uint64 `json:"dropped,omitempty"`
+}
+
+// Open reports whether the gap is still going on.
+func (g Gap) Open() bool { return g.To.IsZero() }
+
+// Duration is the gap's length (up to now while it is open).
+func (g Gap) Duration(now time.Time) time.Duration {
+	if g.Open() {
+		return now.Sub(g.From)
+	}
+	return g.To.Sub(g.From)
+}
+
+// Counts are running totals, persisted with every commit.
+type Counts struct {
+	Events     uint64 `json:"events"`
+	Duplicates uint64 `json:"duplicates"`
+	Anomalies  uint64 `json:"anomalies"`
+}
+
+// Health is the writer's view of itself: whether events are being stored right now.
+type Health struct {
+	Storing       bool
+	Err           string    // why not, when not storing
+	Since         time.Time // when writes began to fail
+	Backlog       int       // events waiting in memory for the disk
+	Dropped       uint64    // events dropped because the backlog was full
+	LastCommit    time.Time
+	CommitLatency time.Duration // of the last commit, fsync included
+	Counts        Counts
+}
+
+// linkState is what the writer knows about reception, persisted so that a restart can tell
+// when reception stopped.
+type linkState struct {
+	Ever      bool      `json:"ever"`      // the link was live at least once
+	Receiving bool      `json:"receiving"` // live now (or was, when the process died)
+	Since     time.Time `json:"since,omitzero"`
+	Reason    string    `json:"reason,omitempty"`
+	LastAlive time.Time `json:"last_alive,omitzero"`
+}
+
+type input struct {
+	item  feed.Item
+	src   Source
+	id    feed.Identity
+	note  string
+	flush chan struct{} // closed once everything before it is committed
+	prune chan struct{} // run retention to completion, then close it
+	tally *Tally
+}
+
+// Tally counts what happened to submitted events (import reports).
+type Tally struct {
+	Added, Duplicates, Dropped atomic.Uint64
+}
+
+type writer struct {
+	s    *Store
+	in   chan input
+	quit chan struct{}
+	done chan struct{}
+
+	closing sync.RWMutex
+	closed  bool
+
+	// Owned by the writer goroutine.
+	tail          *block // the newest block, possibly partial
+	link          linkState
+	sawTransition bool
+	counts        Counts
+	pending       []input // inputs a failed commit could not store, retried first
+	dropGap       *Gap    // events dropped while the disk failed, recorded once it recovers
+	retry         time.Duration
+	batchIDs      map[feed.Identity]struct{}
+	lastAliveSave time.Time
+	lastHousekeep time.Time
+	pruneMore     bool
+
+	healthMu sync.Mutex
+	health   Health
+	linkView linkState // the committed link state, for readers
+}
+
+func newWriter(s *Store) *writer {
+	w := &writer{
+		s:        s,
+		in:       make(chan input, 16384),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+		batchIDs: map[feed.Identity]struct{}{},
+	}
+	w.health.Storing = true
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		json.Unmarshal(meta.Get(kLink), &w.link)
+		json.Unmarshal(meta.Get(kCounts), &w.counts)
+		if k, v := tx.Bucket(bEvents).Cursor().Last(); k != nil {
+			if b, err := decodeBlock(keySeq(k), v); err == nil && len(b.recs) < blockMax {
+				w.tail = b
+			}
+		}
+		return nil
+	})
+	w.health.Counts = w.counts
+	w.linkView = w.link
+	w.lastHousekeep = s.now()
+	return w
+}
+
+// Submit hands an item from the feed to the writer. It blocks only while the writer's queue
+// is full (back-pressure on the feed), never on a failing disk.
+func (s *Store) Submit(ctx context.Context, it feed.Item) error {
+	in := input{item: it, src: SourceWebSocket}
+	if it.Event != nil {
+		in.id = it.Event.Identity()
+	}
+	return s.submit(ctx, in)
+}
+
+// Prune applies retention now and returns when it is done (the writer also does this on its
+// own every minute, a chunk at a time between commits).
+func (s *Store) Prune(ctx context.Context) error {
+	done := make(chan struct{})
+	if err := s.submit(ctx, input{prune: done}); err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Note adds a free-text entry to the connection log (SSH logins, operator notes).
+func (s *Store) Note(ctx context.Context, text string) error {
+	return s.submit(ctx, input{note: text, item: feed.Item{Received: s.now()}})
+}
+
+// Flush returns once everything submitted before it is committed (or dropped).
+func (s *Store) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	if err := s.submit(ctx, input{flush: done}); err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) submit(ctx context.Context, in input) error {
+	w := s.w
+	if w == nil {
+		return errors.New("store: opened read-only")
+	}
+	w.closing.RLock()
+	defer w.closing.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
+	select {
+	case w.in <- in:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Health reports whether events are being stored.
+func (s *Store) Health() Health {
+	if s.w == nil {
+		var h Health
+		s.db.View(func(tx *bolt.Tx) error {
+			if meta := tx.Bucket(bMeta); meta != nil {
+				json.Unmarshal(meta.Get(kCounts), &h.Counts)
+			}
+			return nil
+		})
+		return h
+	}
+	s.w.healthMu.Lock()
+	defer s.w.healthMu.Unlock()
+	return s.w.health
+}
+
+func (w *writer) stop() {
+	w.closing.Lock()
+	w.closed = true
+	w.closing.Unlock()
+	close(w.quit)
+	<-w.done
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		batch := w.pending
+		w.pending = nil
+		if len(batch) == 0 && !w.pruneMore {
+			select {
+			case in := <-w.in:
+				batch = append(batch, in)
+			case <-tick.C:
+				w.housekeep()
+				continue
+			case <-w.quit:
+				w.final()
+				return
+			}
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case in := <-w.in:
+				batch = append(batch, in)
+			default:
+				break drain
+			}
+		}
+		if len(batch) == 0 { // only pruning to do, and nothing waiting
+			w.prune()
+			continue
+		}
+		if err := w.commit(batch); err != nil {
+			w.failed(batch, err)
+			if !w.waitRetry() {
+				w.final()
+				return
+			}
+		}
+	}
+}
+
+// final commits what is queued when the store closes.
+func (w *writer) final() {
+	batch := w.pending
+	for {
+		select {
+		case in := <-w.in:
+			batch = append(batch, in)
+			continue
+		default:
+		}
+		break
+	}
+	if len(batch) == 0 {
+		return
+	}
+	if err := w.commit(batch); err != nil {
+		w.s.log.Error("store: events could not be written at shutdown", "events", countEvents(batch), "err", err)
+		for _, in := range batch {
+			for _, c := range []chan struct{}{in.flush, in.prune} {
+				if c != nil {
+					close(c)
+				}
+			}
+		}
+	}
+}
+
+func countEvents(batch []input) int {
+	n := 0
+	for _, in := range batch {
+		if in.item.Event != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// failed keeps a batch that could not be committed, to retry it.
+func (w *writer) failed(batch []input, err error) {
+	w.pending = batch
+	w.healthMu.Lock()
+	if w.health.Storing {
+		w.health.Since = w.s.now()
+		w.s.log.Error("store: commit failed; keeping events in memory and retrying", "err", err)
+	}
+	w.health.Storing, w.health.Err = false, err.Error()
+	w.healthMu.Unlock()
+	w.trimBacklog()
+	if w.retry == 0 {
+		w.retry = 100 * time.Millisecond
+	} else if w.retry *= 2; w.retry > 5*time.Second {
+		w.retry = 5 * time.Second
+	}
+}
+
+// waitRetry waits before the next attempt, still taking inputs so that the feed never blocks
+// on a broken disk. It returns false when the store is closing.
+func (w *writer) waitRetry() bool {
+	t := time.NewTimer(w.retry)
+	defer t.Stop()
+	for {
+		select {
+		case in := <-w.in:
+			w.pending = append(w.pending, in)
+			w.trimBacklog()
+		case <-t.C:
+			return true
+		case <-w.quit:
+			return false
+		}
+	}
+}
+
+// trimBacklog drops the oldest events beyond BacklogMax, remembering them as a gap. Other
+// inputs (transitions, flushes) are small and kept.
+func (w *writer) trimBacklog() {
+	over := countEvents(w.pending) - w.s.opts.BacklogMax
+	if over <= 0 {
+		w.setBacklog()
+		return
+	}
+	kept := w.pending[:0]
+	for _, in := range w.pending {
+		if over > 0 && in.item.Event != nil {
+			over--
+			if w.dropGap == nil {
+				w.dropGap = &Gap{From: in.item.Received}
+			}
+			w.dropGap.To = in.item.Received
+			w.dropGap.Dropped++
+			if in.tally != nil {
+				in.tally.Dropped.Add(1)
+			}
+			continue
+		}
+		kept = append(kept, in)
+	}
+	clear(w.pending[len(kept):])
+	w.pending = kept
+	w.setBacklog()
+}
+
+func (w *writer) setBacklog() {
+	w.healthMu.Lock()
+	w.health.Backlog = countEvents(w.pending)
+	if w.dropGap != nil {
+		w.health.Dropped = w.dropGap.Dropped
+	}
+	w.healthMu.Unlock()
+}
+
+// saved is the writer state a failed commit must roll back.
+type saved struct {
+	tail   *block
+	link   linkState
+	counts Counts
+	saw    bool
+}
+
+func (w *writer) save() saved {
+	var t *block
+	if w.tail != nil {
+		t = &block{first: w.tail.first, recs: w.tail.recs[:len(w.tail.recs):len(w.tail.recs)]}
+	}
+	return saved{t, w.link, w.counts, w.sawTransition}
+}
+
+// commit stores a batch in one transaction and publishes it once it is durable.
+func (w *writer) commit(batch []input) error {
+	s := w.s
+	start := s.now()
+	before := w.save()
+	pub := &Batch{}
+	var flushes, prunes []chan struct{}
+	liveChanged := false
+
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		s.liveMu.Lock()
+		defer s.liveMu.Unlock()
+		c := newTxCtx(tx)
+		clear(w.batchIDs)
+		if w.dropGap != nil {
+			g := *w.dropGap
+			g.Reason = fmt.Sprintf("%d events arrived but could not be stored (%s)", g.Dropped, w.health.Err)
+			if err := w.addGap(c, pub, g); err != nil {
+				return err
+			}
+			if s.state.MarkGap(g.From, g.To, "events not stored") {
+				liveChanged = true
+			}
+		}
+		for i := range batch {
+			in := &batch[i]
+			switch {
+			case in.flush != nil:
+				flushes = append(flushes, in.flush)
+			case in.prune != nil:
+				prunes = append(prunes, in.prune)
+			case in.item.Event != nil:
+				changed, err := w.addEvent(c, pub, in)
+				if err != nil {
+					return err
+				}
+				liveChanged = liveChanged || changed
+			case in.item.Anomaly != nil:
+				w.counts.Anomalies++
+				if err := w.addLog(c, pub, LogEntry{At: in.item.Received, Kind: LogAnomaly, Anomaly: in.item.Anomaly}); err != nil {
+					return err
+				}
+			case in.item.Transition != nil:
+				changed, err := w.addTransition(c, pub, *in.item.Transition)
+				if err != nil {
+					return err
+				}
+				liveChanged = liveChanged || changed
+			case in.note != "":
+				if err := w.addLog(c, pub, LogEntry{At: in.item.Received, Kind: LogNote, Note: in.note}); err != nil {
+					return err
+				}
+			}
+		}
+		if err := c.flushBlocks(w); err != nil {
+			return err
+		}
+		if err := saveLive(tx, s.state); err != nil {
+			return err
+		}
+		if w.link.Receiving {
+			w.link.LastAlive = start
+		}
+		if err := w.saveMeta(tx); err != nil {
+			return err
+		}
+		if s.opts.commitHook != nil {
+			return s.opts.commitHook()
+		}
+		return nil
+	})
+	if err != nil {
+		w.tail, w.link, w.counts, w.sawTransition = before.tail, before.link, before.counts, before.saw
+		s.types.rollback()
+		w.reloadLive()
+		return err
+	}
+	s.types.commit()
+	now := s.now()
+	w.lastAliveSave = now
+	w.dropGap, w.retry = nil, 0
+	if liveChanged {
+		s.liveMu.Lock()
+		s.liveVer++
+		s.liveMu.Unlock()
+	}
+	pub.Committed, pub.LiveChanged = now, liveChanged
+	w.healthMu.Lock()
+	if !w.health.Storing {
+		s.log.Info("store: writing again", "after", now.Sub(w.health.Since))
+	}
+	w.health = Health{Storing: true, LastCommit: now, CommitLatency: now.Sub(start), Counts: w.counts}
+	w.linkView = w.link
+	w.healthMu.Unlock()
+	s.publish(pub)
+	for _, f := range flushes {
+		close(f)
+	}
+	for _, p := range prunes {
+		for w.pruneMore = true; w.pruneMore; {
+			w.prune()
+		}
+		close(p)
+	}
+	return nil
+}
+
+// reloadLive resets the live state to what is committed, after a failed commit applied
+// events that were not stored.
+func (w *writer) reloadLive() {
+	s := w.s
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		st, err := loadLive(tx)
+		if err == nil {
+			s.liveMu.Lock()
+			s.state = st
+			s.liveVer++
+			s.liveMu.Unlock()
+		}
+		return err
+	})
+}
+
+// txCtx holds the buckets of one write transaction and the blocks it changed.
+type txCtx struct {
+	tx                                     *bolt.Tx
+	events, dedupe, typ, meeting, log, gap *bolt.Bucket
+	dirty                                  []*block
+}
+
+func newTxCtx(tx *bolt.Tx) *txCtx {
+	c := &txCtx{tx: tx, events: tx.Bucket(bEvents), dedupe: tx.Bucket(bDedupe), typ: tx.Bucket(bType),
+		meeting: tx.Bucket(bMeeting), log: tx.Bucket(bLog), gap: tx.Bucket(bGaps)}
+	c.events.FillPercent = 1 // append-only: full pages
+	c.typ.FillPercent = 0.9
+	return c
+}
+
+func (c *txCtx) markDirty(b *block) {
+	if n := len(c.dirty); n == 0 || c.dirty[n-1] != b {
+		c.dirty = append(c.dirty, b)
+	}
+}
+
+func (c *txCtx) flushBlocks(w *writer) error {
+	for _, b := range c.dirty {
+		if err := c.events.Put(seqKey(b.first), encodeBlock(b.recs)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var empty = []byte{}
+
+func (w *writer) addEvent(c *txCtx, pub *Batch, in *input) (bool, error) {
+	ev := in.item.Event
+	if _, dup := w.batchIDs[in.id]; dup || c.dedupe.Get(in.id[:]) != nil {
+		w.counts.Duplicates++
+		if in.tally != nil {
+			in.tally.Duplicates.Add(1)
+		}
+		return false, nil
+	}
+	w.batchIDs[in.id] = struct{}{}
+	seq, err := c.events.NextSequence()
+	if err != nil {
+		return false, err
+	}
+	rec := Record{Seq: seq, Received: in.item.Received, Source: in.src, TS: ev.TS, Raw: ev.Raw, Event: ev}
+	if w.tail == nil || len(w.tail.recs) >= blockMax || w.tail.last()+1 != seq {
+		w.tail = &block{first: seq}
+	}
+	w.tail.recs = append(w.tail.recs, rec)
+	c.markDirty(w.tail)
+	sk := seqKey(seq)
+	if err := c.dedupe.Put(in.id[:], sk); err != nil {
+		return false, err
+	}
+	code, err := w.s.types.code(c.tx, ev.Type)
+	if err != nil {
+		return false, err
+	}
+	if err := c.typ.Put(typeKey(code, seq), empty); err != nil {
+		return false, err
+	}
+	for _, k := range meetingKeys(ev) {
+		if err := c.meeting.Put(meetingKey(k, seq), empty); err != nil {
+			return false, err
+		}
+	}
+	w.counts.Events++
+	if in.tally != nil {
+		in.tally.Added.Add(1)
+	}
+	pub.Records = append(pub.Records, rec)
+	return w.s.state.Apply(ev), nil
+}
+
+// meetingKeys are the names the meeting index files an event under: its uuid and its number.
+func meetingKeys(ev *feed.Event) []string {
+	if !ev.IsMeetingLike() {
+		return nil
+	}
+	o := &ev.Payload.Object
+	switch {
+	case o.UUID != "" && o.ID != "" && string(o.ID) != o.UUID:
+		return []string{o.UUID, string(o.ID)}
+	case o.UUID != "":
+		return []string{o.UUID}
+	case o.ID != "":
+		return []string{string(o.ID)}
+	}
+	return nil
+}
+
+func typeKey(code uint16, seq uint64) []byte {
+	k := make([]byte, 10)
+	binary.BigEndian.PutUint16(k, code)
+	binary.BigEndian.PutUint64(k[2:], seq)
+	return k
+}
+
+// meetingHash names a meeting in the index in 8 bytes; collisions are filtered when reading.
+func meetingHash(key string) []byte {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return h.Sum(nil)
+}
+
+func meetingKey(key string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(meetingHash(key), seq)
+}
+
+func (w *writer) lastSeq(c *txCtx) uint64 { return c.events.Sequence() }
+
+func (w *writer) addLog(c *txCtx, pub *Batch, e LogEntry) error {
+	seq, err := c.log.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.Seq, e.AfterSeq = seq, w.lastSeq(c)
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	k := binary.BigEndian.AppendUint64(seqKey(e.AfterSeq), seq)
+	if err := c.log.Put(k, v); err != nil {
+		return err
+	}
+	pub.Log = append(pub.Log, e)
+	return nil
+}
+
+func (w *writer) addGap(c *txCtx, pub *Batch, g Gap) error {
+	if err := w.addLog(c, pub, LogEntry{At: g.To, Kind: LogGap, Gap: &g}); err != nil {
+		return err
+	}
+	e := pub.Log[len(pub.Log)-1]
+	v, _ := json.Marshal(g)
+	k := binary.BigEndian.AppendUint64(seqKey(uint64(g.From.UnixNano())), e.Seq)
+	return c.gap.Put(k, v)
+}
+
+// addTransition logs a state change and keeps track of reception: leaving live opens a gap,
+// going live again closes it.
+func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) (bool, error) {
+	if err := w.addLog(c, pub, LogEntry{At: t.At, Kind: LogTransition, Transition: &t}); err != nil {
+		return false, err
+	}
+	l := &w.link
+	if !w.sawTransition {
+		// The first transition of this process: whatever happened since the previous
+		// process last received is a blind spot.
+		w.sawTransition = true
+		if l.Receiving {
+			l.Receiving, l.Since = false, l.LastAlive
+			l.Reason = "zoomwatch was not running (it did not shut down cleanly)"
+		}
+	}
+	changed := false
+	switch {
+	case t.State == feed.StateLive:
+		if !l.Receiving && l.Ever {
+			g := Gap{From: l.Since, To: t.At, Reason: l.Reason}
+			if err := w.addGap(c, pub, g); err != nil {
+				return false, err
+			}
+			changed = w.s.state.MarkGap(g.From, g.To, g.Reason)
+		}
+		l.Ever, l.Receiving, l.Since, l.Reason, l.LastAlive = true, true, time.Time{}, "", t.At
+	case l.Receiving:
+		l.Receiving, l.Since, l.LastAlive = false, t.At, t.At
+		l.Reason = t.Reason
+		if t.State == feed.StateStopped {
+			l.Reason = "zoomwatch was not running"
+		} else if l.Reason == "" {
+			l.Reason = string(t.State)
+		}
+	}
+	return changed, nil
+}
+
+func (w *writer) saveMeta(tx *bolt.Tx) error {
+	meta := tx.Bucket(bMeta)
+	lv, _ := json.Marshal(w.link)
+	cv, _ := json.Marshal(w.counts)
+	if err := meta.Put(kLink, lv); err != nil {
+		return err
+	}
+	return meta.Put(kCounts, cv)
+}
+
+// housekeep runs on the writer's ticker: record that a live link is still alive, and start
+// retention and live-state expiry when due.
+func (w *writer) housekeep() {
+	now := w.s.now()
+	if w.link.Receiving && now.Sub(w.lastAliveSave) >= aliveEvery {
+		w.link.LastAlive = now
+		err := w.s.db.Update(w.saveMeta)
+		if err == nil {
+			w.lastAliveSave = now
+		}
+	}
+	if now.Sub(w.lastHousekeep) >= housekeepEvery {
+		w.lastHousekeep = now
+		w.pruneMore = w.s.opts.Retain > 0 || w.s.opts.MaxBytes > 0
+		w.expireLive(now)
+	}
+}
+
+func (w *writer) expireLive(now time.Time) {
+	s := w.s
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		s.liveMu.Lock()
+		defer s.liveMu.Unlock()
+		if !s.state.Expire(now) {
+			return nil
+		}
+		s.liveVer++
+		return saveLive(tx, s.state)
+	})
+	if err != nil {
+		w.reloadLive()
+	}
+}
+
+func (w *writer) isClosed() bool {
+	w.closing.RLock()
+	defer w.closing.RUnlock()
+	return w.closed
+}
