@@ -74,6 +74,10 @@ func base(tb testing.TB, typ string) map[string]any {
 		}
 		o["recording_file"] = map[string]any{"recording_start": "", "recording_end": ""}
 		return m
+	case "user.updated":
+		m := loadSample(tb, "user.created") // no sample; same object, only the changed fields
+		m["event"] = typ
+		return m
 	}
 	return loadSample(tb, typ)
 }
@@ -388,6 +392,10 @@ func noMeeting(t *testing.T, s *State, m mref) {
 	}
 }
 
+func isClean(d Dirty) bool {
+	return len(d.Meetings)+len(d.Recordings)+len(d.Users)+len(d.Ended)+len(d.People) == 0
+}
+
 func eq[T comparable](t *testing.T, what string, got, want T) {
 	t.Helper()
 	if got != want {
@@ -398,6 +406,6 @@ func eq[T comparable](t *testing.T, what string, got, want T) {
 func eqSlice[T comparable](t *testing.T, what string, got, want []T) {
 	t.Helper()
 	if !slices.Equal(got, want) {
-		t.Errorf("%s:\n got %q\nwant %q", what, got, want)
+		t.Errorf("%s:\n got %v\nwant %v", what, got, want)
 	}
 }

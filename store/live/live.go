@@ -8,8 +8,13 @@
 package live
 
 import (
+	"cmp"
+	"maps"
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"zoomwatch/feed"
@@ -20,8 +25,8 @@ import (
 const (
 	// UncertainAfter is the shortest gap after which active meetings are marked uncertain.
 	UncertainAfter = 30 * time.Second
-	// TombstoneTTL is how long an ended meeting or a left participant is remembered, so that
-	// late events about it do not bring it back.
+	// TombstoneTTL is how long an ended meeting is remembered, so that late events about it
+	// do not bring it back.
 	TombstoneTTL = 24 * time.Hour
 	// MaxTombstones bounds the memory of ended meetings.
 	MaxTombstones = 20000
@@ -33,6 +38,9 @@ const (
 	DownloadTokenTTL = 24 * time.Hour
 	// StaleAfter drops an uncertain meeting that nothing has been heard of for this long.
 	StaleAfter = 12 * time.Hour
+	// MaxSilence drops any meeting nothing has been heard of for this long: Zoom ends a
+	// meeting after 30 hours, so its meeting.ended was lost.
+	MaxSilence = 30 * time.Hour
 	// MaxSessions bounds the join/leave sessions kept per meeting.
 	MaxSessions = 500
 )
@@ -46,7 +54,8 @@ type Meeting struct {
 	HostID   string `json:"host_id,omitempty"`
 	HostName string `json:"host_name,omitempty"`
 	Type     int    `json:"type,omitempty"`
-	// Start is start_time when known, else the time of the first event seen about it.
+	// Start is start_time from meeting.started; without it, the earliest start_time or event
+	// time seen about the meeting.
 	Start time.Time `json:"start"`
 	// StartSeen is false when zoomwatch never saw meeting.started (joined mid-meeting, or the
 	// start fell in a gap).
@@ -56,14 +65,17 @@ type Meeting struct {
 	Participants map[string]*Participant `json:"participants,omitempty"` // present now, by participant key
 	// Left remembers when each participant last left (event_ts), so that a late join older
 	// than the leave is not applied.
-	Left     map[string]int64 `json:"left,omitempty"`
-	Sessions []Session        `json:"sessions,omitempty"` // join/leave history, oldest first, bounded
-	Peak     int              `json:"peak"`
-	Joins    int              `json:"joins"`
+	Left map[string]int64 `json:"left,omitempty"`
+	// Sessions is the join/leave history, oldest first (by join, else leave, then key: the
+	// order the store reloads them in), bounded.
+	Sessions []Session `json:"sessions,omitempty"`
+	Peak     int       `json:"peak"`
+	Joins    int       `json:"joins"`
 
 	Recording bool `json:"recording,omitempty"`
 	// Uncertain, when set, says why the meeting may not be as shown (a gap while it ran).
-	// Any event about the meeting newer than UncertainUntil (the gap's end, ms) clears it.
+	// UncertainUntil is the end of the last such gap (ms): an event about the meeting newer
+	// than it clears Uncertain, and a join newer than it clears the participant's.
 	Uncertain      string `json:"uncertain,omitempty"`
 	UncertainUntil int64  `json:"uncertain_until,omitempty"`
 }
@@ -114,7 +126,7 @@ type Recording struct {
 	Files      []File    `json:"files,omitempty"`
 	TotalSize  int64     `json:"total_size,omitempty"`
 	Duration   int       `json:"duration_min,omitempty"`
-	// DownloadExpires is when the download_token delivered with the completion stops working.
+	// DownloadExpires is when the newest download_token delivered with it stops working.
 	DownloadExpires time.Time `json:"download_expires,omitzero"`
 	LastTS          int64     `json:"last_ts"`
 }
@@ -143,6 +155,7 @@ type State struct {
 }
 
 type dirtySet struct {
+	// meetings are meetings whose own fields (not their participants) changed, or that went.
 	meetings, recordings, users, ended map[string]bool
 	// people lists, per meeting key, the participants whose presence, leave or sessions
 	// changed: the store persists each participant apart, so that a busy meeting does not
@@ -170,13 +183,12 @@ func New() *State {
 	return s
 }
 
-// Apply folds one event into the state. It reports whether anything changed.
+// Apply folds one event into the state. It reports whether anything changed: a redelivered
+// event, or one older than what it would change, changes nothing.
 func (s *State) Apply(ev *feed.Event) bool {
-	ts := int64(ev.TS)
-	if ts > s.NewestTS {
+	if ts := int64(ev.TS); ts > s.NewestTS {
 		s.NewestTS = ts
 	}
-	o := &ev.Payload.Object
 	switch ev.Type {
 	case "meeting.started", "webinar.started":
 		return s.started(ev)
@@ -199,17 +211,14 @@ func (s *State) Apply(ev *feed.Event) bool {
 	case "meeting.updated":
 		return s.updated(ev)
 	case "user.created", "user.updated":
-		name := o.UserName()
-		if o.ID == "" || name == "" || s.Users[string(o.ID)] == name {
-			return false
-		}
-		s.Users[string(o.ID)] = name
-		s.dirty.users[string(o.ID)] = true
-		s.renameHost(string(o.ID), name)
-		return true
+		return s.user(ev)
 	}
 	return false
 }
+
+// evTime is event_ts as a time, zero when the event carried none. UTC, like the payload's
+// times, so that the state reads back from JSON identical.
+func evTime(ev *feed.Event) time.Time { return ev.Time().UTC() }
 
 // touch marks a participant of a meeting as changed.
 func (s *State) touch(m *Meeting, pk string) {
@@ -221,131 +230,174 @@ func (s *State) touch(m *Meeting, pk string) {
 	ps[pk] = true
 }
 
-// isEnded reports whether the meeting ended at or after ts (so an event at ts is late).
-func (s *State) isEnded(key string, ts int64) bool {
-	e, ok := s.Ended[key]
-	return ok && e >= ts
+// meetingChanged marks m's own fields for persisting when changed, and passes changed on.
+func (s *State) meetingChanged(m *Meeting, changed bool) bool {
+	if changed {
+		s.dirty.meetings[m.Key] = true
+	}
+	return changed
 }
 
-// meeting returns the active meeting an event is about, creating a partial one when the event
-// shows it is running. nil when the event is about a meeting that has already ended.
-func (s *State) meeting(ev *feed.Event) *Meeting {
+// meeting returns the active meeting an event is about with what the event says about it
+// filled in, and whether that changed its own fields. With create, a meeting not yet known
+// is added (partial when the event is not its start). nil for an event not newer than the
+// meeting's end.
+//
+// Later events do not bring an ended meeting back either: Zoom stamps the leaves of the
+// people still there after meeting.ended. Only a newer meeting.started does (a restart under
+// the same key).
+func (s *State) meeting(ev *feed.Event, create bool) (*Meeting, bool) {
 	key := ev.MeetingKey()
-	if key == "" || s.isEnded(key, int64(ev.TS)) {
-		return nil
+	if key == "" {
+		return nil, false
 	}
-	m := s.Meetings[key]
+	end, ended := s.Ended[key]
+	if ended && int64(ev.TS) <= end {
+		return nil, false
+	}
+	m, created := s.Meetings[key], false
 	if m == nil {
-		m = &Meeting{Key: key, Start: ev.Time()}
+		if !create || ended && !strings.HasSuffix(ev.Type, ".started") {
+			return nil, false
+		}
+		m, created = &Meeting{Key: key, Start: evTime(ev)}, true
+		if r := s.Recordings[key]; r != nil {
+			m.Recording = r.Status == RecInProgress // its recording.started came first
+		}
 		s.Meetings[key] = m
 	}
-	s.fill(m, ev)
-	return m
+	return m, s.fill(m, ev) || created
 }
 
-// fill copies what the event says about the meeting into m, never older over newer.
-func (s *State) fill(m *Meeting, ev *feed.Event) {
+// fill copies what the event says about the meeting into m, never older over newer, and
+// reports whether anything changed. Of events with the same event_ts the first applied
+// wins, so that applying them again changes nothing.
+func (s *State) fill(m *Meeting, ev *feed.Event) bool {
 	o := &ev.Payload.Object
 	ts := int64(ev.TS)
-	newer := ts >= m.LastTS
+	newer := ts > m.LastTS
+	changed := false
 	set := func(dst *string, v string) {
-		if v != "" && (newer || *dst == "") {
-			*dst = v
+		if v != "" && v != *dst && (newer || *dst == "") {
+			*dst, changed = v, true
 		}
 	}
+	host := m.HostID
 	set(&m.UUID, o.UUID)
 	set(&m.ID, string(o.ID))
 	set(&m.Topic, o.Topic)
 	set(&m.HostID, o.HostID)
-	if t, err := strconv.Atoi(string(o.Type)); err == nil && (newer || m.Type == 0) {
-		m.Type = t
+	if m.HostID != host {
+		m.HostName = "" // the previous host's
 	}
-	if st, ok := parseTime(o.StartTime); ok && (ev.Type == "meeting.started" || !m.StartSeen) {
-		m.Start = st
+	if name := s.Users[m.HostID]; name != "" && name != m.HostName {
+		m.HostName, changed = name, true
 	}
-	if m.HostName == "" && m.HostID != "" {
-		m.HostName = s.Users[m.HostID]
+	if t, err := strconv.Atoi(string(o.Type)); err == nil && t != m.Type && (newer || m.Type == 0) {
+		m.Type, changed = t, true
 	}
-	if newer {
-		m.LastTS = ts
+	if !m.StartSeen {
+		// Without its meeting.started, a meeting began no later than anything said of it.
+		st, ok := parseTime(o.StartTime)
+		if !ok {
+			st = evTime(ev)
+		}
+		if !st.IsZero() && (m.Start.IsZero() || st.Before(m.Start)) {
+			m.Start, changed = st, true
+		}
+	}
+	if ts > m.LastTS {
+		m.LastTS, changed = ts, true
 	}
 	if m.Uncertain != "" && ts > m.UncertainUntil {
-		m.Uncertain, m.UncertainUntil = "", 0
+		m.Uncertain, changed = "", true
 	}
-	s.dirty.meetings[m.Key] = true
+	return changed
 }
 
 func (s *State) started(ev *feed.Event) bool {
-	m := s.meeting(ev)
+	m, changed := s.meeting(ev, true)
 	if m == nil {
 		return false
 	}
-	m.StartSeen = true
-	if st, ok := parseTime(ev.Payload.Object.StartTime); ok {
-		m.Start = st
-	} else if !ev.Time().IsZero() {
-		m.Start = ev.Time()
+	start, ok := parseTime(ev.Payload.Object.StartTime)
+	if !ok {
+		start = evTime(ev)
 	}
-	return true
+	if !m.StartSeen {
+		m.StartSeen, changed = true, true
+	}
+	if !start.IsZero() && !start.Equal(m.Start) {
+		m.Start, changed = start, true
+	}
+	return s.meetingChanged(m, changed)
 }
 
 func (s *State) ended(ev *feed.Event) bool {
-	key := ev.MeetingKey()
+	key, ts := ev.MeetingKey(), int64(ev.TS)
 	if key == "" {
 		return false
 	}
-	ts := int64(ev.TS)
-	if s.isEnded(key, ts) {
+	if end, ok := s.Ended[key]; ok && end >= ts {
 		return false
 	}
 	s.Ended[key] = ts
 	s.dirty.ended[key] = true
-	if m := s.Meetings[key]; m != nil {
-		if rec := s.Recordings[key]; rec != nil && (rec.Status == RecInProgress || rec.Status == RecPaused) {
-			rec.Status, rec.Stopped = RecProcessing, ev.Time()
-			s.dirty.recordings[key] = true
-		}
+	if _, ok := s.Meetings[key]; ok {
 		delete(s.Meetings, key)
 		s.dirty.meetings[key] = true
 	}
-	s.pruneTombstones()
+	// The recording stops with the meeting, whether or not its recording.stopped arrives.
+	if r := s.Recordings[key]; r != nil && (r.Status == RecInProgress || r.Status == RecPaused) && r.LastTS <= ts {
+		r.Status, r.Stopped = RecProcessing, evTime(ev)
+		s.dirty.recordings[key] = true
+	}
+	s.boundTombstones()
 	return true
 }
 
 func (s *State) joined(ev *feed.Event) bool {
-	p := ev.Payload.Object.Participant
-	pk := ev.ParticipantKey()
+	p, pk := ev.Payload.Object.Participant, ev.ParticipantKey()
 	if p == nil || pk == "" {
 		return false
 	}
-	m := s.meeting(ev)
+	m, changed := s.meeting(ev, true)
 	if m == nil {
 		return false
 	}
 	ts := int64(ev.TS)
-	if left, ok := m.Left[pk]; ok && left > ts {
-		return true // a late join older than the leave we already applied: history, not state
-	}
-	joined := ev.Time()
+	joined := evTime(ev)
 	if t, ok := parseTime(p.JoinTime); ok {
 		joined = t
 	}
-	cur := m.Participants[pk]
-	switch {
-	case cur != nil && cur.LastTS > ts:
-		return true // older than what we know of this participant
-	case cur != nil:
-		// Joined again without a leave in between (a duplicate, or a missed leave): one
-		// presence, not two.
-		cur.Uncertain = false
+	if left, ok := m.Left[pk]; ok && left >= ts {
+		// Older than a leave already applied: not presence, but maybe the start of a stay
+		// whose leave came first.
+		if s.completeSession(m, pk, joined) {
+			m.Joins++
+			return s.meetingChanged(m, true)
+		}
+		return s.meetingChanged(m, changed)
+	}
+	if cur := m.Participants[pk]; cur != nil {
+		// Joined again without a leave in between (a redelivery, or a leave missed or still
+		// to come): one presence. A join newer than the last gap confirms it.
+		if ts <= cur.LastTS {
+			return s.meetingChanged(m, changed)
+		}
 		cur.LastTS = ts
+		cur.Uncertain = cur.Uncertain && ts <= m.UncertainUntil
 		s.touch(m, pk)
+		s.meetingChanged(m, changed)
 		return true
 	}
 	if m.Participants == nil {
 		m.Participants = map[string]*Participant{}
 	}
-	np := &Participant{Key: pk, Name: p.UserName, Email: p.Email, UserID: p.ID, Joined: joined, LastTS: ts}
+	np := &Participant{Key: pk, Name: p.UserName, Email: p.Email, UserID: cmp.Or(p.ID, p.ParticipantUserID),
+		Joined: joined, LastTS: ts,
+		// Seen in an event from before the last gap ended: they may have left unseen.
+		Uncertain: ts <= m.UncertainUntil}
 	if _, before := m.Left[pk]; before {
 		for _, se := range m.Sessions {
 			if se.Key == pk {
@@ -355,41 +407,35 @@ func (s *State) joined(ev *feed.Event) bool {
 	}
 	m.Participants[pk] = np
 	m.Joins++
-	if n := len(m.Participants); n > m.Peak {
-		m.Peak = n
-	}
-	m.Sessions = appendSession(m.Sessions, Session{Key: pk, Name: p.UserName, Join: joined})
-	s.touch(m, pk)
-	if p.ID != "" && p.ID == m.HostID && p.UserName != "" && m.HostName == "" {
+	m.Peak = max(m.Peak, len(m.Participants))
+	s.addSession(m, Session{Key: pk, Name: p.UserName, Join: joined})
+	if np.UserID != "" && np.UserID == m.HostID && p.UserName != "" && m.HostName == "" {
 		m.HostName = p.UserName
 	}
-	return true
+	return s.meetingChanged(m, true)
 }
 
 func (s *State) left(ev *feed.Event) bool {
-	p := ev.Payload.Object.Participant
-	pk := ev.ParticipantKey()
+	p, pk := ev.Payload.Object.Participant, ev.ParticipantKey()
 	if p == nil || pk == "" {
 		return false
 	}
-	m := s.meeting(ev)
+	m, changed := s.meeting(ev, true)
 	if m == nil {
 		return false
 	}
 	ts := int64(ev.TS)
-	if prev, ok := m.Left[pk]; ok && prev >= ts {
-		return true // duplicate or older leave
-	}
 	cur := m.Participants[pk]
-	if cur != nil && cur.LastTS > ts {
-		return true // they joined again after this (late) leave
+	if prev, ok := m.Left[pk]; ok && prev >= ts || cur != nil && cur.LastTS > ts {
+		// A redelivery, a leave older than one applied, or one from before a rejoin.
+		return s.meetingChanged(m, changed)
 	}
 	if m.Left == nil {
 		m.Left = map[string]int64{}
 	}
 	m.Left[pk] = ts
 	s.touch(m, pk)
-	leave := ev.Time()
+	leave := evTime(ev)
 	if t, ok := parseTime(p.LeaveTime); ok {
 		leave = t
 	}
@@ -398,9 +444,10 @@ func (s *State) left(ev *feed.Event) bool {
 		delete(m.Participants, pk)
 		closeSession(m, pk, leave, reason)
 	} else {
-		// A leave for a join we never saw: record the stay with an unknown start.
-		m.Sessions = appendSession(m.Sessions, Session{Key: pk, Name: p.UserName, Leave: leave, Reason: reason})
+		// A leave for a join we never saw: the stay, with an unknown start.
+		s.addSession(m, Session{Key: pk, Name: p.UserName, Leave: leave, Reason: reason})
 	}
+	s.meetingChanged(m, changed)
 	return true
 }
 
@@ -413,112 +460,174 @@ func closeSession(m *Meeting, pk string, leave time.Time, reason string) {
 	}
 }
 
-// appendSession adds a session, forgetting the oldest ones beyond MaxSessions a quarter at a
-// time, so that a busy meeting does not copy its whole history at every join.
-func appendSession(ss []Session, se Session) []Session {
-	ss = append(ss, se)
-	if len(ss) > MaxSessions+MaxSessions/4 {
-		ss = append(ss[:0:0], ss[len(ss)-MaxSessions:]...)
+// completeSession gives a late join to the stay it began: pk's first stay to end after
+// joined, when its join is unknown (otherwise the join is a redelivery, or its stay was
+// lost). It reports whether there was one.
+func (s *State) completeSession(m *Meeting, pk string, joined time.Time) bool {
+	best := -1
+	for i, se := range m.Sessions {
+		if se.Key == pk && !se.Leave.IsZero() && !se.Leave.Before(joined) &&
+			(best < 0 || se.Leave.Before(m.Sessions[best].Leave)) {
+			best = i
+		}
 	}
-	return ss
+	if best < 0 || !m.Sessions[best].Join.IsZero() {
+		return false
+	}
+	se := m.Sessions[best]
+	se.Join = joined
+	m.Sessions = slices.Delete(m.Sessions, best, best+1)
+	s.addSession(m, se) // it sorts by its join now
+	return true
+}
+
+// addSession files a stay in order, and forgets the oldest beyond MaxSessions a quarter at
+// a time, so that a busy meeting does not copy its whole history at every join.
+func (s *State) addSession(m *Meeting, se Session) {
+	i := len(m.Sessions)
+	for i > 0 && sessionLess(se, m.Sessions[i-1]) {
+		i--
+	}
+	m.Sessions = slices.Insert(m.Sessions, i, se)
+	s.touch(m, se.Key)
+	if len(m.Sessions) > MaxSessions+MaxSessions/4 {
+		drop := len(m.Sessions) - MaxSessions
+		for _, old := range m.Sessions[:drop] {
+			s.touch(m, old.Key) // the store keeps sessions with their participant
+		}
+		m.Sessions = append(m.Sessions[:0:0], m.Sessions[drop:]...)
+	}
+}
+
+// sessionLess orders stays by join (else leave) time, then participant key.
+func sessionLess(a, b Session) bool {
+	ta, tb := a.Join, b.Join
+	if ta.IsZero() {
+		ta = a.Leave
+	}
+	if tb.IsZero() {
+		tb = b.Leave
+	}
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return a.Key < b.Key
 }
 
 func (s *State) updated(ev *feed.Event) bool {
-	o := &ev.Payload.Object
+	o, ts := &ev.Payload.Object, int64(ev.TS)
 	if o.Topic == "" {
 		return false
 	}
-	// meeting.updated names the meeting by number only; update any running occurrence.
+	// meeting.updated names the meeting by number (the uuid is optional); rename any running
+	// occurrence.
 	changed := false
 	for _, m := range s.Meetings {
-		if (o.UUID != "" && m.UUID == o.UUID) || (o.ID != "" && m.ID == string(o.ID)) {
-			if int64(ev.TS) >= m.LastTS {
-				m.Topic = o.Topic
-				m.LastTS = int64(ev.TS)
-				s.dirty.meetings[m.Key] = true
-				changed = true
-			}
+		if (o.UUID == "" || m.UUID != o.UUID) && (o.ID == "" || m.ID != string(o.ID)) {
+			continue
+		}
+		if ts >= m.LastTS && m.Topic != o.Topic {
+			m.Topic, m.LastTS = o.Topic, ts
+			changed = s.meetingChanged(m, true)
 		}
 	}
 	return changed
 }
 
-func (s *State) renameHost(userID, name string) {
+func (s *State) user(ev *feed.Event) bool {
+	o := &ev.Payload.Object
+	id := string(o.ID)
+	// Not o.UserName(): user.updated carries only the fields that changed, and its fallbacks
+	// (email, id) must not replace a known name.
+	name := cmp.Or(o.DisplayName, strings.TrimSpace(o.FirstName+" "+o.LastName))
+	if name == "" && s.Users[id] == "" {
+		name = o.Email
+	}
+	if id == "" || name == "" || s.Users[id] == name {
+		return false
+	}
+	s.Users[id] = name
+	s.dirty.users[id] = true
 	for _, m := range s.Meetings {
-		if m.HostID == userID && m.HostName != name {
+		if m.HostID == id && m.HostName != name {
 			m.HostName = name
 			s.dirty.meetings[m.Key] = true
 		}
 	}
+	return true
 }
 
+// recording returns the recording an event is about, adding it when new, with the event's
+// meeting details filled in.
 func (s *State) recording(ev *feed.Event) *Recording {
 	key := ev.MeetingKey()
-	if key == "" {
-		return nil
-	}
 	r := s.Recordings[key]
 	if r == nil {
 		r = &Recording{Key: key}
 		s.Recordings[key] = r
 	}
 	o := &ev.Payload.Object
-	if o.Topic != "" {
-		r.Topic = o.Topic
-	}
-	if o.ID != "" {
-		r.MeetingID = string(o.ID)
-	}
-	if o.HostID != "" {
-		r.HostID = o.HostID
-	}
-	s.dirty.recordings[key] = true
+	r.Topic = cmp.Or(o.Topic, r.Topic)
+	r.MeetingID = cmp.Or(string(o.ID), r.MeetingID)
+	r.HostID = cmp.Or(o.HostID, r.HostID)
 	return r
 }
 
 func (s *State) recordingState(ev *feed.Event, st RecordingStatus) bool {
-	ts := int64(ev.TS)
-	if r := s.Recordings[ev.MeetingKey()]; r != nil && (r.LastTS > ts || r.Status == RecCompleted) {
-		return false // stale, or already completed: a late start/stop must not undo it
-	}
-	r := s.recording(ev)
-	if r == nil {
+	key, ts := ev.MeetingKey(), int64(ev.TS)
+	if key == "" {
 		return false
 	}
+	if r := s.Recordings[key]; r != nil && (r.LastTS > ts || r.LastTS == ts && r.Status == st || r.Status == RecCompleted) {
+		return false // stale or redelivered; and a late start or stop must not undo a completion
+	}
+	if end, ok := s.Ended[key]; ok && end >= ts && st != RecProcessing {
+		return false // the meeting's end has stopped it since
+	}
+	r := s.recording(ev)
 	r.Status, r.LastTS = st, ts
 	switch st {
 	case RecInProgress:
 		if r.Started.IsZero() {
-			r.Started = ev.Time()
+			r.Started = evTime(ev)
 		}
 	case RecProcessing:
-		r.Stopped = ev.Time()
+		r.Stopped = evTime(ev)
 	}
-	if m := s.meeting(ev); m != nil {
-		m.Recording = st == RecInProgress
+	s.dirty.recordings[key] = true
+	// Recording events do not create meetings: recording.stopped often follows meeting.ended.
+	if m, changed := s.meeting(ev, false); m != nil {
+		if m.Recording != (st == RecInProgress) {
+			m.Recording, changed = st == RecInProgress, true
+		}
+		s.meetingChanged(m, changed)
 	}
-	s.pruneRecordings()
+	s.boundRecordings()
 	return true
 }
 
 func (s *State) recordingDone(ev *feed.Event, transcript bool) bool {
-	r := s.recording(ev)
-	if r == nil {
+	key := ev.MeetingKey()
+	if key == "" {
 		return false
 	}
-	o := &ev.Payload.Object
-	ts := int64(ev.TS)
-	if ts > r.LastTS {
-		r.LastTS = ts
+	var before Recording
+	old := s.Recordings[key]
+	if old != nil {
+		before = *old
+		before.Files = slices.Clone(old.Files)
 	}
+	r := s.recording(ev)
+	o, ts, t := &ev.Payload.Object, int64(ev.TS), evTime(ev)
+	newer := ts >= r.LastTS
+	r.LastTS = max(r.LastTS, ts)
+	r.Status = RecCompleted // a transcript, too, exists only once the recording is processed
 	if transcript {
-		r.Transcript = ev.Time()
-		if r.Status != RecCompleted {
-			// The transcript can only exist once the recording is processed.
-			r.Status = RecCompleted
+		if t.After(r.Transcript) {
+			r.Transcript = t
 		}
-	} else {
-		r.Status, r.Completed = RecCompleted, ev.Time()
+	} else if !t.Before(r.Completed) { // the newest completion wins: recordings get reprocessed
+		r.Completed = t
 		if n, err := strconv.ParseInt(string(o.TotalSize), 10, 64); err == nil {
 			r.TotalSize = n
 		}
@@ -526,137 +635,137 @@ func (s *State) recordingDone(ev *feed.Event, transcript bool) bool {
 			r.Duration = n
 		}
 	}
-	if ev.DownloadToken != "" {
-		if exp := ev.Time().Add(DownloadTokenTTL); exp.After(r.DownloadExpires) {
+	if ev.DownloadToken != "" && !t.IsZero() {
+		if exp := t.Add(DownloadTokenTTL); exp.After(r.DownloadExpires) {
 			r.DownloadExpires = exp
 		}
 	}
-	for _, f := range append(append([]feed.RecordingFile(nil), o.RecordingFiles...), o.ParticipantAudioFiles...) {
-		r.addFile(f)
+	for _, f := range o.RecordingFiles {
+		r.addFile(f, newer)
 	}
-	if m := s.Meetings[r.Key]; m != nil && !transcript {
+	for _, f := range o.ParticipantAudioFiles {
+		r.addFile(f, newer)
+	}
+	changed := old == nil || !reflect.DeepEqual(&before, r)
+	if changed {
+		s.dirty.recordings[key] = true
+	}
+	if m := s.Meetings[key]; m != nil && !transcript && m.Recording {
 		m.Recording = false
-		s.dirty.meetings[m.Key] = true
+		changed = s.meetingChanged(m, true)
 	}
-	s.pruneRecordings()
-	return true
+	s.boundRecordings()
+	return changed
 }
 
-func (r *Recording) addFile(f feed.RecordingFile) {
+// addFile adds f, or with replace updates the file already listed under its id.
+func (r *Recording) addFile(f feed.RecordingFile, replace bool) {
 	nf := File{ID: f.ID, FileType: f.FileType, Extension: f.FileExtension, RecordingType: f.RecordingType}
 	nf.Size, _ = strconv.ParseInt(string(f.FileSize), 10, 64)
 	nf.Start, _ = parseTime(f.RecordingStart)
 	nf.End, _ = parseTime(f.RecordingEnd)
-	for i := range r.Files {
-		if r.Files[i].ID == nf.ID && nf.ID != "" {
-			r.Files[i] = nf
-			return
-		}
+	i := slices.IndexFunc(r.Files, func(x File) bool { return x.ID == nf.ID && (nf.ID != "" || x == nf) })
+	switch {
+	case i < 0:
+		r.Files = append(r.Files, nf)
+	case replace:
+		r.Files[i] = nf
 	}
-	r.Files = append(r.Files, nf)
 }
 
 // MarkGap records that nothing was received between from and to. After a long gap every
 // active meeting and participant may have changed unseen: they are marked uncertain until
-// an event about them arrives.
+// an event newer than the gap about them arrives.
 func (s *State) MarkGap(from, to time.Time, reason string) bool {
-	if to.Sub(from) < UncertainAfter || len(s.Meetings) == 0 {
+	if to.Sub(from) < UncertainAfter {
 		return false
 	}
 	why := "not receiving " + from.Format("15:04:05") + "–" + to.Format("15:04:05")
 	if reason != "" {
 		why += " (" + reason + ")"
 	}
+	until := to.UnixMilli()
+	changed := false
 	for _, m := range s.Meetings {
-		m.Uncertain, m.UncertainUntil = why, to.UnixMilli()
+		if m.LastTS > until {
+			continue // heard of since the gap
+		}
+		if m.Uncertain != why || m.UncertainUntil != until {
+			m.Uncertain, m.UncertainUntil = why, until
+			changed = s.meetingChanged(m, true)
+		}
 		for pk, p := range m.Participants {
-			p.Uncertain = true
-			s.touch(m, pk)
+			if !p.Uncertain {
+				p.Uncertain, changed = true, true
+				s.touch(m, pk)
+			}
 		}
-		s.dirty.meetings[m.Key] = true
 	}
-	return true
+	return changed
 }
 
-// Expire forgets what has gone stale by event time now: uncertain meetings silent for
-// StaleAfter, tombstones and recordings past their keep time.
+// Expire forgets what has gone stale by now: meetings silent for MaxSilence (uncertain ones
+// for StaleAfter), tombstones and recordings past their keep time.
 func (s *State) Expire(now time.Time) bool {
+	n := now.UnixMilli()
 	changed := false
-	cut := now.Add(-StaleAfter).UnixMilli()
 	for k, m := range s.Meetings {
-		if m.Uncertain != "" && m.LastTS < cut {
+		silent := time.Duration(n-m.LastTS) * time.Millisecond
+		if silent >= MaxSilence || m.Uncertain != "" && silent >= StaleAfter {
 			delete(s.Meetings, k)
-			s.dirty.meetings[k] = true
-			changed = true
+			changed = s.meetingChanged(m, true)
 		}
 	}
-	if s.pruneTombstonesAt(now.UnixMilli()) {
-		changed = true
-	}
-	if s.pruneRecordingsAt(now.UnixMilli()) {
-		changed = true
-	}
-	return changed
-}
-
-func (s *State) pruneTombstones() { s.pruneTombstonesAt(s.NewestTS) }
-
-func (s *State) pruneTombstonesAt(now int64) bool {
-	changed := false
-	cut := now - TombstoneTTL.Milliseconds()
 	for k, ts := range s.Ended {
-		if ts < cut {
+		if ts < n-TombstoneTTL.Milliseconds() {
 			delete(s.Ended, k)
-			s.dirty.ended[k] = true
-			changed = true
+			s.dirty.ended[k], changed = true, true
 		}
 	}
-	if over := len(s.Ended) - MaxTombstones; over > 0 {
-		keys := make([]string, 0, len(s.Ended))
-		for k := range s.Ended {
-			keys = append(keys, k)
+	for k, r := range s.Recordings {
+		if r.LastTS < n-RecordingKeep.Milliseconds() {
+			delete(s.Recordings, k)
+			s.dirty.recordings[k], changed = true, true
 		}
-		sort.Slice(keys, func(i, j int) bool { return s.Ended[keys[i]] < s.Ended[keys[j]] })
-		for _, k := range keys[:over] {
-			delete(s.Ended, k)
-			s.dirty.ended[k] = true
-		}
-		changed = true
 	}
 	return changed
 }
 
-func (s *State) pruneRecordings() { s.pruneRecordingsAt(s.NewestTS) }
+// boundTombstones forgets the oldest tombstones beyond MaxTombstones, a tenth at a time so
+// that a busy account does not sort them all at every meeting.ended.
+func (s *State) boundTombstones() {
+	if len(s.Ended) <= MaxTombstones {
+		return
+	}
+	keys := slices.SortedFunc(maps.Keys(s.Ended), func(a, b string) int {
+		return cmp.Or(cmp.Compare(s.Ended[a], s.Ended[b]), strings.Compare(a, b))
+	})
+	for _, k := range keys[:len(keys)-MaxTombstones+MaxTombstones/10] {
+		delete(s.Ended, k)
+		s.dirty.ended[k] = true
+	}
+}
 
-func (s *State) pruneRecordingsAt(now int64) bool {
-	changed := false
-	cut := now - RecordingKeep.Milliseconds()
-	for k, r := range s.Recordings {
-		if r.LastTS < cut && r.Status == RecCompleted {
-			delete(s.Recordings, k)
-			s.dirty.recordings[k] = true
-			changed = true
-		}
+// boundRecordings forgets the least recently changed recordings beyond MaxRecordings.
+func (s *State) boundRecordings() {
+	if len(s.Recordings) <= MaxRecordings {
+		return
 	}
-	if over := len(s.Recordings) - MaxRecordings; over > 0 {
-		rs := make([]*Recording, 0, len(s.Recordings))
-		for _, r := range s.Recordings {
-			rs = append(rs, r)
-		}
-		sort.Slice(rs, func(i, j int) bool { return rs[i].LastTS < rs[j].LastTS })
-		for _, r := range rs[:over] {
-			delete(s.Recordings, r.Key)
-			s.dirty.recordings[r.Key] = true
-		}
-		changed = true
+	keys := slices.SortedFunc(maps.Keys(s.Recordings), func(a, b string) int {
+		return cmp.Or(cmp.Compare(s.Recordings[a].LastTS, s.Recordings[b].LastTS), strings.Compare(a, b))
+	})
+	for _, k := range keys[:len(keys)-MaxRecordings] {
+		delete(s.Recordings, k)
+		s.dirty.recordings[k] = true
 	}
-	return changed
 }
 
 // Dirty lists what changed since the last TakeDirty, for persisting only that.
 type Dirty struct {
+	// Meetings are meetings whose own fields changed, or that are gone (with their people).
 	Meetings, Recordings, Users, Ended []string
-	// People maps a meeting key to its changed participants' keys.
+	// People maps a meeting key to its changed participants' keys: their presence, last
+	// leave or sessions.
 	People map[string][]string
 }
 
@@ -681,6 +790,7 @@ func (s *State) TakeDirty() Dirty {
 	return d
 }
 
+// parseTime reads an ISO-8601 time from a payload, in UTC.
 func parseTime(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
@@ -689,5 +799,5 @@ func parseTime(s string) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	return t, true
+	return t.UTC(), true
 }

@@ -67,7 +67,10 @@ func (m *Meeting) People() []*Participant {
 		if !ps[i].Joined.Equal(ps[j].Joined) {
 			return ps[i].Joined.Before(ps[j].Joined)
 		}
-		return strings.ToLower(ps[i].Name) < strings.ToLower(ps[j].Name)
+		if a, b := strings.ToLower(ps[i].Name), strings.ToLower(ps[j].Name); a != b {
+			return a < b
+		}
+		return ps[i].Key < ps[j].Key // same name: a stable order between snapshots
 	})
 	return ps
 }

@@ -1,0 +1,82 @@
+package live
+
+import (
+	"math/rand"
+	"testing"
+
+	"zoomwatch/feed"
+)
+
+// BenchmarkApply reduces decoded, real-shaped events; one op is one event.
+//
+//	mix: 200 overlapping meetings of 2–9 people (joins, leaves, rejoins, renames,
+//	     recordings, ends with the trailing leaves), shuffled, 5% redelivered.
+//	webinar: one meeting that 3000 people join and then leave (sessions past MaxSessions).
+func BenchmarkApply(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		evs  func(testing.TB) []*feed.Event
+	}{
+		{"mix", func(tb testing.TB) []*feed.Event {
+			rng := rand.New(rand.NewSource(1))
+			script, _ := genScript(bb(tb), rng, 0, 200)
+			return arrival(tb, rng, script, 8, 0.05)
+		}},
+		{"webinar", func(tb testing.TB) []*feed.Event {
+			var evs []*feed.Event
+			evs = append(evs, bb(tb).start(mDocs, 0))
+			for i := range 3000 {
+				evs = append(evs, bb(tb).join(mDocs, genPerson(i), 1+i))
+			}
+			for i := range 3000 {
+				evs = append(evs, bb(tb).leave(mDocs, genPerson(i), 4000+i))
+			}
+			return evs
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			evs := c.evs(b)
+			s := New()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				k := i % len(evs)
+				if k == 0 && i > 0 {
+					b.StopTimer()
+					s = New()
+					b.StartTimer()
+				}
+				s.Apply(evs[k])
+				if k%50 == 0 {
+					s.TakeDirty() // the store takes the changes at each commit
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/event")
+		})
+	}
+}
+
+// BenchmarkSnapshot copies a state of 200 meetings × 20 participants, each meeting with some
+// churn (25 sessions, 5 leaves).
+func BenchmarkSnapshot(b *testing.B) {
+	s := New()
+	for i := range 200 {
+		m := genMeeting(i)
+		s.Apply(bb(b).start(m, 0))
+		for p := range 25 {
+			s.Apply(bb(b).join(m, genPerson(p), 1+p))
+		}
+		for p := range 5 {
+			s.Apply(bb(b).leave(m, genPerson(p), 100+p))
+		}
+	}
+	if n := len(s.Meetings); n != 200 || len(s.Meetings[genMeeting(0).uuid].Participants) != 20 {
+		b.Fatalf("%d meetings", n)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Snapshot()
+	}
+}
+
+func bb(tb testing.TB) b { return b{tb} }
