@@ -97,13 +97,18 @@ func saveLive(tx *bolt.Tx, st *live.State) error {
 		if !ok {
 			continue // ended in the same batch: deleted above
 		}
+		// One pass over the meeting's sessions for all its changed participants.
+		want := make(map[string][]live.Session, len(pks))
 		for _, pk := range pks {
-			rec := personRecord{Present: m.Participants[pk], LeftTS: m.Left[pk]}
-			for _, se := range m.Sessions {
-				if se.Key == pk {
-					rec.Sessions = append(rec.Sessions, se)
-				}
+			want[pk] = nil
+		}
+		for _, se := range m.Sessions {
+			if ss, ok := want[se.Key]; ok {
+				want[se.Key] = append(ss, se)
 			}
+		}
+		for _, pk := range pks {
+			rec := personRecord{Present: m.Participants[pk], LeftTS: m.Left[pk], Sessions: want[pk]}
 			v, err := json.Marshal(rec)
 			if err != nil {
 				return err
