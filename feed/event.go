@@ -26,8 +26,10 @@ const (
 
 // Frame is one server-to-client WebSocket frame: {"module","success","content","header"}.
 type Frame struct {
-	Module  string
-	Success bool
+	Module string
+	// Success is true only for "success":true; Failed only for "success":false. Frames may
+	// omit the key (message frames need not carry it), which is neither.
+	Success, Failed bool
 	// Content is the content value as text: the unquoted string when Zoom sent a JSON string
 	// (always so far), or the raw JSON when it sent an object or anything else.
 	Content []byte
@@ -62,7 +64,7 @@ func DecodeFrame(b []byte) (Frame, error) {
 	}
 	f := Frame{Module: w.Module, Header: w.Header}
 	if w.Success != nil {
-		f.Success = *w.Success
+		f.Success, f.Failed = *w.Success, !*w.Success
 	}
 	c := bytes.TrimSpace(w.Content)
 	switch {
@@ -187,7 +189,7 @@ func (m *Millis) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(bytes.TrimSpace(b)), `"`)
 	f, err := strconv.ParseFloat(s, 64)
 	switch {
-	case err != nil || f < 0 || f > 1e16:
+	case err != nil || !(f >= 0 && f <= 1e16): // also NaN
 		*m = 0
 	case f < 1e11: // seconds, not milliseconds
 		*m = Millis(f * 1000)

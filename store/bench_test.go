@@ -6,32 +6,24 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"zoomwatch/feed"
+	"zoomwatch/feed/sim"
 )
 
-// benchEvents makes n decoded, real-shaped events: 200 meetings, each with waves of 40
-// people joining and then leaving (so that meetings stay a realistic size), distinct
-// identities throughout.
+// benchEvents makes n decoded events from the simulator's generator: a realistic account at
+// a high rate (thousands of meetings starting and ending, people joining, leaving and
+// rejoining, recordings), distinct identities throughout.
 func benchEvents(tb testing.TB, n int) []feed.Item {
+	g := sim.NewGenerator(1, t0, 50_000)
 	out := make([]feed.Item, n)
 	for i := range out {
-		m := fmt.Sprintf("bm%03d", i%200)
-		wave := i / 200 / 40
-		who := fmt.Sprintf("Person %d-%d", (i/200)%40, wave/2)
-		ts := t0.UnixMilli() + int64(i)
-		var raw []byte
-		if wave%2 == 0 {
-			raw = joinRaw(m, who, ts)
-		} else {
-			raw = leftRaw(m, who, ts)
-		}
+		raw, at := g.Next()
 		ev, err := feed.DecodeEvent(raw)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		out[i] = feed.Item{Event: ev, Received: time.UnixMilli(ts)}
+		out[i] = feed.Item{Event: ev, Received: at}
 	}
 	return out
 }
@@ -89,7 +81,7 @@ func BenchmarkPage(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		f    Filter
-	}{{"all", Filter{}}, {"meeting", Filter{Meeting: "bm042=="}}, {"type", Filter{Types: []string{"meeting.participant_left"}}}} {
+	}{{"all", Filter{}}, {"meeting", Filter{Meeting: meetingOf(items[len(items)/2])}}, {"type", Filter{Types: []string{"recording.completed"}}}} {
 		b.Run(c.name, func(b *testing.B) {
 			for i := range b.N {
 				cursor := uint64(i*7919)%last + 1
@@ -104,3 +96,5 @@ func BenchmarkPage(b *testing.B) {
 		})
 	}
 }
+
+func meetingOf(it feed.Item) string { return it.Event.MeetingKey() }

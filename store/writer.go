@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -479,7 +481,7 @@ func (w *writer) commit(batch []input) error {
 				}
 			}
 		}
-		if err := c.flushBlocks(w); err != nil {
+		if err := c.flush(); err != nil {
 			return err
 		}
 		if err := saveLive(tx, s.state); err != nil {
@@ -548,12 +550,19 @@ func (w *writer) reloadLive() {
 	})
 }
 
-// txCtx holds the buckets of one write transaction and the blocks it changed.
+// txCtx holds the buckets of one write transaction, the blocks it changed and the index
+// entries it will add.
 type txCtx struct {
 	tx                                     *bolt.Tx
 	events, dedupe, typ, meeting, log, gap *bolt.Bucket
 	dirty                                  []*block
+	// Index entries are put in key order at the end of the batch: consecutive puts then land
+	// in the same B-tree leaves, which bbolt keeps materialised for the transaction.
+	dedupeKV       []kv
+	typKeys, mKeys [][]byte
 }
+
+type kv struct{ k, v []byte }
 
 func newTxCtx(tx *bolt.Tx) *txCtx {
 	c := &txCtx{tx: tx, events: tx.Bucket(bEvents), dedupe: tx.Bucket(bDedupe), typ: tx.Bucket(bType),
@@ -569,10 +578,28 @@ func (c *txCtx) markDirty(b *block) {
 	}
 }
 
-func (c *txCtx) flushBlocks(w *writer) error {
+// flush writes the changed blocks and the batch's index entries.
+func (c *txCtx) flush() error {
 	for _, b := range c.dirty {
 		if err := c.events.Put(seqKey(b.first), encodeBlock(b.recs)); err != nil {
 			return err
+		}
+	}
+	slices.SortFunc(c.dedupeKV, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+	for _, e := range c.dedupeKV {
+		if err := c.dedupe.Put(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	for _, ix := range []struct {
+		b    *bolt.Bucket
+		keys [][]byte
+	}{{c.typ, c.typKeys}, {c.meeting, c.mKeys}} {
+		slices.SortFunc(ix.keys, bytes.Compare)
+		for _, k := range ix.keys {
+			if err := ix.b.Put(k, empty); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -600,21 +627,14 @@ func (w *writer) addEvent(c *txCtx, pub *Batch, in *input) (bool, error) {
 	}
 	w.tail.recs = append(w.tail.recs, rec)
 	c.markDirty(w.tail)
-	sk := seqKey(seq)
-	if err := c.dedupe.Put(in.id[:], sk); err != nil {
-		return false, err
-	}
+	c.dedupeKV = append(c.dedupeKV, kv{in.id[:], seqKey(seq)})
 	code, err := w.s.types.code(c.tx, ev.Type)
 	if err != nil {
 		return false, err
 	}
-	if err := c.typ.Put(typeKey(code, seq), empty); err != nil {
-		return false, err
-	}
+	c.typKeys = append(c.typKeys, typeKey(code, seq))
 	for _, k := range meetingKeys(ev) {
-		if err := c.meeting.Put(meetingKey(k, seq), empty); err != nil {
-			return false, err
-		}
+		c.mKeys = append(c.mKeys, meetingKey(k, seq))
 	}
 	w.counts.Events++
 	if in.tally != nil {

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+
+	"zoomwatch/config"
+	"zoomwatch/feed"
+	"zoomwatch/feed/sim"
+	"zoomwatch/store"
+	"zoomwatch/tui"
+)
+
+func (a *app) addMonitorFlags(root *cobra.Command) {
+	a.ssh.add(root.Flags())
+}
+
+func (a *app) extraCommands() []*cobra.Command {
+	return []*cobra.Command{a.demoCmd(), a.historyCmd(), a.simCmd(), a.serveCmd()}
+}
+
+// runMonitor is `zoomwatch`: the live monitor for the configured account.
+func (a *app) runMonitor(cmd *cobra.Command) error {
+	if err := a.cfg.CheckZoom(); err != nil {
+		return err
+	}
+	return a.monitor(cmd.Context(), "events.db", tui.ModeLive, a.cfg.Zoom, a.cfg.WSURL(), a.cfg.Zoom.AccountID)
+}
+
+// monitor runs the collector and the TUI on this terminal (and, with --ssh, serves the same
+// monitor to SSH viewers), then shuts down in order: screen, feed (close frame), store.
+func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z config.Zoom, wsURL, account string) error {
+	srv, err := a.ssh.prepare(a)
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(dbName, false, store.Owner{SSH: a.ssh.addr})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var client atomic.Pointer[feed.Client]
+	if srv != nil {
+		if err := srv.create(st, &client, account, mode); err != nil {
+			return err
+		}
+		defer srv.stop()
+	}
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	col := a.startCollector(feedCtx, st, z, wsURL)
+	client.Store(col.client)
+	if srv != nil {
+		srv.serve()
+	}
+
+	sub := st.Subscribe(256)
+	defer sub.Close()
+	m, err := tui.New(tui.Deps{Store: st, Sub: sub, Status: col.client.Stats, Account: account, Mode: mode,
+		Keys: a.cfg.Keys, AllowExport: true})
+	if err != nil {
+		return usageErr(fmt.Errorf("keys in %s: %w", a.cfg.File, err))
+	}
+	if a.logFile != nil {
+		// Nothing may write to the terminal while the monitor owns it; Bubble Tea reports a
+		// viewer's panic on os.Stderr, so send that to the log too.
+		prev := os.Stderr
+		os.Stderr = a.logFile
+		defer func() { os.Stderr = prev }()
+	}
+	uiCtx, stopUI := context.WithCancel(ctx)
+	defer stopUI()
+	var feedErr error
+	feedDone := make(chan struct{})
+	go func() {
+		// The feed ends on its own only when Zoom rejects the credentials at start-up:
+		// close the screen and say why.
+		feedErr = <-col.done
+		close(feedDone)
+		stopUI()
+	}()
+	_, runErr := tea.NewProgram(m, tea.WithContext(uiCtx)).Run()
+
+	stopFeed()
+	<-feedDone
+	if err := st.Flush(context.Background()); err != nil {
+		a.log.Error("final flush", "err", err)
+	}
+	if err := startupErr(feedErr); err != nil {
+		return err
+	}
+	if runErr != nil && !errors.Is(runErr, tea.ErrInterrupted) && !errors.Is(runErr, tea.ErrProgramKilled) {
+		return runErr
+	}
+	return nil
+}
+
+func (a *app) demoCmd() *cobra.Command {
+	var rate float64
+	var seed int64
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "The live monitor against the built-in Zoom simulator (its own database)",
+		Long: `demo runs the whole monitor against a Zoom-compatible simulator on loopback: meetings start and
+end, people join and leave, recordings complete, and the connection is real. It keeps its own
+database (demo.db beside the real one) so simulated events never mix with real history.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := sim.Start(sim.Options{Seed: seed, Rate: rate, TimeScale: 0.25, Logger: a.log})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			o := s.Options()
+			z := config.Zoom{AccountID: o.AccountID, ClientID: o.ClientID, ClientSecret: o.ClientSecret, OAuthURL: s.OAuthURL()}
+			return a.monitor(cmd.Context(), "demo.db", tui.ModeDemo, z, s.WSURL(), o.AccountID+" (simulated)")
+		},
+	}
+	cmd.Flags().Float64Var(&rate, "rate", 2, "simulated events per second")
+	cmd.Flags().Int64Var(&seed, "seed", time.Now().UnixNano()%1000, "simulator seed (the same seed replays the same activity)")
+	a.ssh.add(cmd.Flags())
+	return cmd
+}
+
+func (a *app) historyCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "history",
+		Short: "Browse stored history offline (no connection)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.openStore("events.db", true, store.Owner{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			m, err := tui.New(tui.Deps{Store: st, Account: a.cfg.Zoom.AccountID, Mode: tui.ModeHistory, Keys: a.cfg.Keys, AllowExport: true})
+			if err != nil {
+				return usageErr(err)
+			}
+			_, err = tea.NewProgram(m, tea.WithContext(cmd.Context())).Run()
+			if err != nil && !errors.Is(err, tea.ErrInterrupted) && !errors.Is(err, tea.ErrProgramKilled) {
+				return err
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) simCmd() *cobra.Command {
+	var listen string
+	var opts sim.Options
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run the Zoom simulator and print how to point zoomwatch at it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Logger = a.log
+			s, err := sim.Listen(listen, opts)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			fmt.Fprintf(a.stdout, "# Zoom simulator on %s (%.3g events/s). Point zoomwatch at it with:\n", s.Addr(), opts.Rate)
+			for _, l := range s.Env() {
+				fmt.Fprintln(a.stdout, l)
+			}
+			fmt.Fprintln(a.stdout, "# then run: zoomwatch tail --json   (Ctrl-C here stops the simulator)")
+			<-cmd.Context().Done()
+			st := s.Stats()
+			fmt.Fprintf(a.stderr, "simulator: %d events generated, %d delivered, %d lost while no client was connected, %d connections\n",
+				st.Generated, st.Delivered, st.Lost, st.Connections)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:9000", "address to listen on")
+	f.Float64Var(&opts.Rate, "rate", 5, "events per second (0.1 to 50000)")
+	f.Int64Var(&opts.Seed, "seed", 1, "activity seed: the same seed replays the same activity")
+	f.StringVar(&opts.ClientSecret, "client-secret", "", "client secret to accept (default: random)")
+	f.DurationVar(&opts.TokenTTL, "token-ttl", time.Hour, "lifetime of issued tokens (short values exercise token expiry)")
+	f.DurationVar(&opts.HeartbeatTimeout, "heartbeat-timeout", 90*time.Second, "close links that send no heartbeat for this long")
+	f.IntVar(&opts.Faults.DropEvery, "drop-every", 0, "drop the link after every N events")
+	f.DurationVar(&opts.Faults.EvictEvery, "evict-every", 0, "act as another consumer taking the subscription this often")
+	f.DurationVar(&opts.Faults.SilenceEvery, "silence-every", 0, "go silent (TCP open) this often")
+	f.IntVar(&opts.Faults.MalformedEvery, "malformed-every", 0, "send a bad frame after every N events")
+	f.IntVar(&opts.Faults.OversizeEvery, "oversize-every", 0, "send a ~512 KB event after every N events")
+	f.IntVar(&opts.Faults.DuplicateEvery, "duplicate-every", 0, "redeliver an event after every N events")
+	f.BoolVar(&opts.StampFrames, "stamp", false, "put the send time in each frame's header (benchmarks)")
+	return cmd
+}

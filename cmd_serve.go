@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"zoomwatch/config"
+	"zoomwatch/feed"
+	"zoomwatch/store"
+	"zoomwatch/tui"
+	"zoomwatch/tui/sshserve"
+)
+
+// sshFlags configure serving the monitor over SSH (--ssh on the monitor, demo and serve).
+type sshFlags struct {
+	addr           string
+	authorizedKeys string
+	hostKey        string
+	idle           time.Duration
+	maxSessions    int
+}
+
+func (f *sshFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.addr, "ssh", "", "also serve the monitor and history over SSH on this address (e.g. :2222)")
+	fs.StringVar(&f.authorizedKeys, "authorized-keys", "", "public keys allowed to connect over SSH (authorized_keys format; re-read when it changes)")
+	fs.StringVar(&f.hostKey, "host-key", "", "SSH host key (generated, mode 0600, if missing; default beside the database)")
+	fs.DurationVar(&f.idle, "idle-timeout", 0, "close SSH sessions with no keyboard input for this long (default 30m)")
+	fs.IntVar(&f.maxSessions, "max-sessions", 0, "most SSH viewers at once (default 32)")
+}
+
+// sshServer is a prepared SSH server: validated before anything connects to Zoom, started
+// once the store is open.
+type sshServer struct {
+	f   *sshFlags
+	a   *app
+	srv *sshserve.Server
+	ln  net.Listener
+}
+
+// prepare merges the config file's [ssh] settings under the flags and checks that serving
+// can work; nil when SSH is not asked for.
+func (f *sshFlags) prepare(a *app) (*sshServer, error) {
+	c := a.cfg.SSH
+	pick := func(flag, file string) string {
+		if flag != "" {
+			return flag
+		}
+		return file
+	}
+	f.addr = pick(f.addr, c.Listen)
+	if f.addr == "" {
+		return nil, nil
+	}
+	f.authorizedKeys = pick(f.authorizedKeys, c.AuthorizedKeys)
+	f.hostKey = pick(f.hostKey, c.HostKey)
+	if f.idle == 0 {
+		f.idle = time.Duration(c.IdleTimeout)
+	}
+	if f.maxSessions == 0 {
+		f.maxSessions = c.MaxSessions
+	}
+	if f.authorizedKeys == "" {
+		return nil, usageErr(errors.New("--ssh needs --authorized-keys FILE: the public keys of the people allowed to watch (one per line, as in ~/.ssh/authorized_keys)"))
+	}
+	if f.hostKey == "" {
+		dir, err := config.StateDir(func(k string) string { return "" })
+		if err != nil {
+			return nil, usageErr(errors.New("--ssh needs --host-key FILE"))
+		}
+		f.hostKey = dir + "/ssh_host_ed25519"
+		if p, err := a.dbPath("events.db"); err == nil {
+			f.hostKey = p + ".ssh_host_ed25519"
+		}
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return nil, fmt.Errorf("--ssh %s: %w", f.addr, err)
+	}
+	return &sshServer{f: f, a: a, ln: ln}, nil
+}
+
+// create checks the key files and builds the server, before anything connects to Zoom;
+// status is read through the collector once it exists.
+func (s *sshServer) create(st *store.Store, status *atomic.Pointer[feed.Client], account string, mode tui.Mode) error {
+	srv, err := sshserve.New(sshserve.Config{
+		Addr: s.ln.Addr().String(), AuthorizedKeys: s.f.authorizedKeys, HostKey: s.f.hostKey,
+		IdleTimeout: s.f.idle, MaxSessions: s.f.maxSessions,
+		Store: st, Account: account, Mode: mode, Keys: s.a.cfg.Keys, Logger: s.a.log,
+		Status: func() feed.Stats {
+			if c := status.Load(); c != nil {
+				return c.Stats()
+			}
+			return feed.Stats{}
+		},
+	})
+	if err != nil {
+		s.ln.Close()
+		return usageErr(err)
+	}
+	s.srv = srv
+	return nil
+}
+
+// serve accepts viewers until stop.
+func (s *sshServer) serve() {
+	go func() {
+		if err := s.srv.Serve(s.ln); err != nil {
+			s.a.log.Error("ssh server stopped", "err", err)
+		}
+	}()
+}
+
+func (s *sshServer) stop() {
+	if s.srv == nil {
+		s.ln.Close()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.srv.Shutdown(ctx)
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	var f sshFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Headless collector plus an SSH server: teammates watch and export over SSH",
+		Long: `serve holds the Zoom connection and the database, and serves the monitor and its history over
+SSH: each viewer with a terminal gets the live screen; without one, "ssh -p PORT host export
+[flags]" streams an export and "ssh -p PORT host status" prints the health as JSON.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.cfg.CheckZoom(); err != nil {
+				return err
+			}
+			if f.addr == "" && a.cfg.SSH.Listen == "" {
+				return usageErr(errors.New("serve needs --ssh ADDR (e.g. --ssh :2222)"))
+			}
+			return a.serve(cmd.Context(), &f, "events.db", a.cfg.Zoom, a.cfg.WSURL(), a.cfg.Zoom.AccountID, tui.ModeLive)
+		},
+	}
+	f.add(cmd.Flags())
+	return cmd
+}
+
+// serve is the headless collector with its SSH server, until interrupted.
+func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zoom, wsURL, account string, mode tui.Mode) error {
+	srv, err := f.prepare(a)
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(dbName, false, store.Owner{SSH: f.addr})
+	if err != nil {
+		srv.stop()
+		return err
+	}
+	defer st.Close()
+	var client atomic.Pointer[feed.Client]
+	if err := srv.create(st, &client, account, mode); err != nil {
+		return err
+	}
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	col := a.startCollector(feedCtx, st, z, wsURL)
+	client.Store(col.client)
+	srv.serve()
+	fmt.Fprintf(a.stderr, "zoomwatch: serving on %s (ssh -p %s HOST; host key %s); database %s\n",
+		srv.ln.Addr(), portOf(srv.ln.Addr().String()), srv.srv.Fingerprint(), st.Path())
+	var feedErr error
+	select {
+	case <-ctx.Done():
+	case feedErr = <-col.done:
+	}
+	srv.stop()
+	stopFeed()
+	if feedErr == nil {
+		feedErr = <-col.done
+	}
+	st.Flush(context.Background())
+	return startupErr(feedErr)
+}
+
+func portOf(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return p
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"zoomwatch/config"
+	"zoomwatch/feed"
+	"zoomwatch/store"
+)
+
+func (a *app) tailCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "tail",
+		Short: "Connect, store and print each event (headless)",
+		Long: `tail connects to the subscription, stores each event and then prints it: with --json the event
+object exactly as Zoom delivered it, one per line; otherwise one readable line per event.
+Connection state changes, gaps and bad frames go to stderr. Ctrl-C stops cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.cfg.CheckZoom(); err != nil {
+				return err
+			}
+			return a.tail(cmd.Context(), "events.db", a.cfg.Zoom, a.cfg.WSURL(), asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print each event exactly as delivered, one JSON object per line")
+	return cmd
+}
+
+// tail runs the collector and prints what the store commits: store, then print.
+func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL string, asJSON bool) error {
+	st, err := a.openStore(dbName, false, store.Owner{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sub := st.Subscribe(1024)
+	defer sub.Close()
+	p := &printer{st: st, out: bufio.NewWriter(a.stdout), errw: a.stderr, json: asJSON, last: st.LastSeq()}
+	col := a.startCollector(ctx, st, z, wsURL)
+	var runErr error
+	for running := true; running; {
+		select {
+		case n := <-sub.C:
+			if err := p.notice(n); err != nil {
+				return err
+			}
+		case runErr = <-col.done:
+			running = false
+		}
+	}
+	// Everything the feed handed over is submitted; print what is committed, then stop.
+	if err := st.Flush(context.Background()); err != nil {
+		return err
+	}
+	for drained := false; !drained; {
+		select {
+		case n := <-sub.C:
+			if err := p.notice(n); err != nil {
+				return err
+			}
+		default:
+			drained = true
+		}
+	}
+	if err := p.catchUp(^uint64(0)); err != nil {
+		return err
+	}
+	return startupErr(runErr)
+}
+
+// printer writes committed events to stdout and the connection's story to stderr.
+type printer struct {
+	st   *store.Store
+	out  *bufio.Writer
+	errw io.Writer
+	json bool
+	last uint64 // newest event sequence printed
+}
+
+func (p *printer) notice(n store.Notice) error {
+	if n.Batch == nil {
+		return nil
+	}
+	if n.Missed > 0 || (len(n.Records) > 0 && n.Records[0].Seq > p.last+1) {
+		// We fell behind and notices were dropped: read what we missed from the store.
+		upto := ^uint64(0)
+		if len(n.Records) > 0 {
+			upto = n.Records[0].Seq
+		}
+		if err := p.catchUp(upto); err != nil {
+			return err
+		}
+	}
+	for i := range n.Records {
+		p.event(&n.Records[i])
+	}
+	for _, e := range n.Log {
+		p.logEntry(e)
+	}
+	return p.out.Flush()
+}
+
+// catchUp prints the stored events after the last printed one and before upto.
+func (p *printer) catchUp(upto uint64) error {
+	for {
+		recs, err := p.st.After(p.last, 1000)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for i := range recs {
+			if recs[i].Seq >= upto {
+				break
+			}
+			p.event(&recs[i])
+			n++
+		}
+		if n < 1000 {
+			return p.out.Flush()
+		}
+	}
+}
+
+func (p *printer) event(r *store.Record) {
+	if r.Seq <= p.last {
+		return
+	}
+	p.last = r.Seq
+	if p.json {
+		p.out.Write(feed.OneLine(r.Raw))
+		p.out.WriteByte('\n')
+		return
+	}
+	ev := r.Decode()
+	t := ev.Time()
+	if t.IsZero() {
+		t = r.Received
+	}
+	fmt.Fprintf(p.out, "%s  %s\n", t.Local().Format("2006-01-02 15:04:05.000"), feed.Sanitize(ev.Summary()))
+}
+
+func (p *printer) logEntry(e store.LogEntry) {
+	p.out.Flush() // keep stdout and stderr in order on a shared terminal
+	switch e.Kind {
+	case store.LogTransition:
+		fmt.Fprintln(p.errw, "zoomwatch:", describeTransition(*e.Transition))
+	case store.LogGap:
+		g := e.Gap
+		fmt.Fprintf(p.errw, "zoomwatch: gap %s – %s (%s): %s; Zoom does not redeliver events from this window\n",
+			g.From.Local().Format("15:04:05"), g.To.Local().Format("15:04:05"), g.To.Sub(g.From).Round(time.Second), g.Reason)
+	case store.LogAnomaly:
+		an := e.Anomaly
+		fmt.Fprintf(p.errw, "zoomwatch: kept a %s frame for inspection (%d bytes): %s\n", an.Kind, an.Size, an.Error)
+	case store.LogNote:
+		fmt.Fprintln(p.errw, "zoomwatch:", e.Note)
+	}
+}
+
+func describeTransition(t feed.Transition) string {
+	s := string(t.State)
+	if t.Reason != "" {
+		s += ": " + t.Reason
+	}
+	if !t.NextRetry.IsZero() {
+		s += fmt.Sprintf(" (retry in %s)", time.Until(t.NextRetry).Round(100*time.Millisecond))
+	}
+	if t.Attempt > 1 {
+		s += fmt.Sprintf(" [attempt %d]", t.Attempt)
+	}
+	return s
+}

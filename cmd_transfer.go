@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"zoomwatch/store"
+	"zoomwatch/tui/sshserve"
+)
+
+func (a *app) exportCmd() *cobra.Command {
+	var ef sshserve.ExportFlags // the same flags as `ssh HOST export`
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write stored events to stdout (jsonl or csv)",
+		Long: `export streams the stored events in constant memory. --format jsonl (the default) prints each
+event exactly as delivered, one per line: the same lines as tail --json, and what import reads.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, f, err := ef.Result(time.Now())
+			if err != nil {
+				return usageErr(err)
+			}
+			st, err := a.openStore("events.db", true, store.Owner{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			_, err = st.Export(cmd.Context(), a.stdout, format, f)
+			return quietPipe(err)
+		},
+	}
+	ef.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// quietPipe treats a closed stdout (export | head) as a normal end.
+func quietPipe(err error) error {
+	if errors.Is(err, os.ErrClosed) || errors.Is(err, errBrokenPipe) {
+		return nil
+	}
+	return err
+}
+
+func (a *app) importCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE...",
+		Short: "Add events from JSON lines files (an export, or an archive of webhook bodies); - reads stdin",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.openStore("events.db", false, store.Owner{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var total store.ImportReport
+			failed := false
+			for _, name := range args {
+				rep, err := a.importFile(cmd.Context(), st, name)
+				total.Lines += rep.Lines
+				total.Added += rep.Added
+				total.Duplicates += rep.Duplicates
+				total.Rejected += rep.Rejected
+				if err != nil {
+					fmt.Fprintf(a.stderr, "zoomwatch: %s: %v\n", name, err)
+					failed = true
+					if cmd.Context().Err() != nil {
+						break
+					}
+				}
+			}
+			if len(args) > 1 {
+				fmt.Fprintf(a.stderr, "total: %d added, %d duplicates, %d rejected lines\n", total.Added, total.Duplicates, total.Rejected)
+			}
+			if failed {
+				return &exitError{1, errors.New("some files could not be read completely")}
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) importFile(ctx context.Context, st *store.Store, name string) (store.ImportReport, error) {
+	var r io.Reader
+	var size int64
+	if name == "-" {
+		r = os.Stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return store.ImportReport{}, err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+		r = f
+	}
+	start := time.Now()
+	progress := func(p store.ImportProgress) {
+		if size > 0 {
+			fmt.Fprintf(a.stderr, "\r%s: %d lines, %.0f%%", name, p.Lines, 100*float64(p.Bytes)/float64(size))
+		} else {
+			fmt.Fprintf(a.stderr, "\r%s: %d lines", name, p.Lines)
+		}
+	}
+	rep, err := st.Import(ctx, r, name, progress)
+	el := time.Since(start)
+	fmt.Fprintf(a.stderr, "\r%s: %d added, %d duplicates, %d rejected lines (%d lines in %s, %.0f lines/s)\n",
+		name, rep.Added, rep.Duplicates, rep.Rejected, rep.Lines, el.Round(time.Millisecond), float64(rep.Lines)/el.Seconds())
+	for _, e := range rep.Errors {
+		fmt.Fprintf(a.stderr, "  %s\n", e)
+	}
+	if rep.Rejected > len(rep.Errors) {
+		fmt.Fprintf(a.stderr, "  … and %d more rejected lines\n", rep.Rejected-len(rep.Errors))
+	}
+	if rep.Dropped > 0 {
+		fmt.Fprintf(a.stderr, "  %d events could not be stored (the disk refused writes); run the import again\n", rep.Dropped)
+	}
+	return rep, err
+}
+
+var errBrokenPipe = syscall.EPIPE

@@ -1,0 +1,346 @@
+// Command zoomwatch is a terminal monitor for a Zoom account's live event stream: it holds the
+// account's WebSocket event subscription, keeps every event in a bbolt database and shows
+// live panes, history and the health of the connection itself.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	charmlog "charm.land/log/v2"
+	"github.com/spf13/cobra"
+
+	"zoomwatch/auth"
+	"zoomwatch/config"
+	"zoomwatch/feed"
+	"zoomwatch/store"
+)
+
+var version = "dev"
+
+// exitError carries an exit code (DESIGN.md: 2 usage or configuration, 1 anything else).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(err error) error { return &exitError{2, err} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "zoomwatch:", err)
+	var ee *exitError
+	var ce *config.Error
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ce):
+		return 2
+	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
+		strings.Contains(err.Error(), "flag needs an argument"), strings.Contains(err.Error(), "invalid argument"),
+		strings.Contains(err.Error(), "accepts "), strings.Contains(err.Error(), "requires at least"):
+		return 2
+	}
+	return 1
+}
+
+// app holds what every command shares: flags, the loaded config, the logger.
+type app struct {
+	stdout, stderr io.Writer
+
+	configFile string
+	dbFlag     string
+	logFlag    string
+	heartbeat  time.Duration
+	retain     string
+	maxDBSize  string
+	ssh        sshFlags // the monitor's and demo's --ssh
+	// backoffScale multiplies every reconnect wait (hidden: tests and the soak use it to
+	// live through hours of faults in minutes).
+	backoffScale float64
+
+	cfg     config.Config
+	log     *slog.Logger
+	logFile *os.File
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "zoomwatch",
+		Short: "Terminal monitor for a Zoom account's live event stream",
+		Long: `zoomwatch holds your Zoom account's WebSocket event subscription (Server-to-Server OAuth),
+keeps every event in a local database and shows what is live: meetings, joins and leaves,
+recordings, and the health of the connection itself.
+
+Without a Zoom account, try: zoomwatch demo`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       buildVersion(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runMonitor(cmd)
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configFile, "config", "", "config file (default $XDG_CONFIG_HOME/zoomwatch/config.toml)")
+	pf.StringVar(&a.dbFlag, "db", "", "database file (default $XDG_STATE_HOME/zoomwatch/events.db)")
+	pf.StringVar(&a.logFlag, "log", "", "log file (default $XDG_STATE_HOME/zoomwatch/zoomwatch.log)")
+	pf.DurationVar(&a.heartbeat, "heartbeat", config.DefaultHeartbeat, "heartbeat period; a link silent for about two periods is replaced")
+	pf.StringVar(&a.retain, "retain", "", "drop events older than this (e.g. 30d; default: keep all)")
+	pf.StringVar(&a.maxDBSize, "max-db-size", "", "prune the oldest events beyond this much data (e.g. 2GB)")
+	pf.Float64Var(&a.backoffScale, "backoff-scale", 1, "multiply reconnect waits (testing)")
+	pf.MarkHidden("backoff-scale")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return a.setup(cmd) }
+	root.PersistentPostRun = func(cmd *cobra.Command, args []string) {
+		if a.logFile != nil {
+			a.logFile.Close()
+		}
+	}
+	a.addMonitorFlags(root)
+	root.AddCommand(a.tailCmd(), a.exportCmd(), a.importCmd(), a.compactCmd(), a.versionCmd())
+	root.AddCommand(a.extraCommands()...)
+	return root
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}
+
+// setup loads the configuration (defaults < file < environment < flags) and opens the log.
+func (a *app) setup(cmd *cobra.Command) error {
+	cfg, err := config.Load(a.configFile, nil)
+	if err != nil {
+		return err
+	}
+	flags := cmd.Flags()
+	if flags.Changed("db") {
+		cfg.DB = a.dbFlag
+	}
+	if flags.Changed("log") {
+		cfg.Log = a.logFlag
+	}
+	if flags.Changed("heartbeat") || cfg.Heartbeat == 0 {
+		cfg.Heartbeat = config.Duration(a.heartbeat)
+	}
+	if time.Duration(cfg.Heartbeat) < 100*time.Millisecond {
+		return usageErr(fmt.Errorf("--heartbeat %v is too short (at least 100ms; Zoom expects 30s)", time.Duration(cfg.Heartbeat)))
+	}
+	if flags.Changed("retain") {
+		d, err := config.ParseDuration(a.retain)
+		if err != nil {
+			return usageErr(fmt.Errorf("--retain: %w", err))
+		}
+		cfg.Retain = config.Duration(d)
+	}
+	if flags.Changed("max-db-size") {
+		n, err := config.ParseSize(a.maxDBSize)
+		if err != nil {
+			return usageErr(fmt.Errorf("--max-db-size: %w", err))
+		}
+		cfg.MaxDBSize = config.Size(n)
+	}
+	a.cfg = cfg
+	return a.openLog()
+}
+
+// openLog sends log/slog (and the std log package) to the log file: never to the terminal,
+// which belongs to the TUI or to tail's output.
+func (a *app) openLog() error {
+	path := a.cfg.Log
+	if path == "" {
+		dir, err := config.StateDir(os.Getenv)
+		if err != nil {
+			a.log = slog.New(slog.DiscardHandler)
+			return nil
+		}
+		path = filepath.Join(dir, "zoomwatch.log")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	a.logFile = f
+	a.log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(a.log)
+	charmlog.SetOutput(f) // wish logs through charm's logger
+	return nil
+}
+
+// dbPath is --db, or the default database (demo keeps its own file so that simulated events
+// never mix with real history).
+func (a *app) dbPath(name string) (string, error) {
+	if a.cfg.DB != "" {
+		return a.cfg.DB, nil
+	}
+	dir, err := config.StateDir(os.Getenv)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
+}
+
+// openStore opens the database for collecting (read-write) or browsing (read-only).
+func (a *app) openStore(name string, readOnly bool, owner store.Owner) (*store.Store, error) {
+	path, err := a.dbPath(name)
+	if err != nil {
+		return nil, err
+	}
+	owner.Command = strings.Join(append([]string{"zoomwatch"}, os.Args[1:]...), " ")
+	owner.Started = time.Now()
+	st, err := store.Open(store.Options{
+		Path:     path,
+		ReadOnly: readOnly,
+		Retain:   time.Duration(a.cfg.Retain),
+		MaxBytes: int64(a.cfg.MaxDBSize),
+		Owner:    owner,
+		Logger:   a.log,
+	})
+	var fe *store.FormatError
+	if errors.As(err, &fe) {
+		return nil, usageErr(err)
+	}
+	return st, err
+}
+
+// collector is the one Zoom connection of this process, feeding the store.
+type collector struct {
+	client *feed.Client
+	done   chan error // the feed's Run result, once everything it sent is submitted
+}
+
+// startCollector connects to Zoom (or the simulator) and forwards everything the feed hands
+// out to the store, in order. Viewers never connect themselves: they watch the store.
+func (a *app) startCollector(ctx context.Context, st *store.Store, z config.Zoom, wsURL string) *collector {
+	tokens := auth.New(auth.Config{URL: z.OAuthURL, AccountID: z.AccountID, ClientID: z.ClientID, ClientSecret: z.ClientSecret})
+	client := feed.New(feed.Config{
+		URL:       wsURL,
+		Tokens:    tokens,
+		Heartbeat: time.Duration(a.cfg.Heartbeat),
+		Logger:    a.log,
+		Backoff:   a.backoff(),
+	})
+	c := &collector{client: client, done: make(chan error, 1)}
+	items := make(chan feed.Item, 4096)
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- client.Run(ctx, items)
+		close(items)
+	}()
+	go func() {
+		for it := range items {
+			// Not ctx: the final "stopped" transition arrives after cancellation and must be
+			// stored too.
+			if err := st.Submit(context.Background(), it); err != nil {
+				a.log.Error("store refused an item", "err", err)
+			}
+		}
+		c.done <- <-runErr
+	}()
+	return c
+}
+
+// backoff is the feed's reconnect policy: its defaults, scaled by --backoff-scale.
+func (a *app) backoff() feed.Backoff {
+	k := a.backoffScale
+	if k <= 0 || k == 1 {
+		return feed.Backoff{}
+	}
+	d := func(v time.Duration) time.Duration { return max(time.Duration(float64(v)*k), time.Millisecond) }
+	return feed.Backoff{Min: d(time.Second), Max: d(30 * time.Second), Replaced: d(30 * time.Second),
+		ReplacedMax: d(5 * time.Minute), AuthFailed: d(time.Minute), AuthFailedMax: d(10 * time.Minute),
+		StableAfter: d(2 * time.Minute)}
+}
+
+// startupErr turns the feed's result into the command's: credentials rejected at start-up
+// are a configuration error (exit 2).
+func startupErr(err error) error {
+	var rej *auth.RejectedError
+	if errors.As(err, &rej) {
+		return usageErr(fmt.Errorf("%w\nCheck ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET against your Server-to-Server OAuth app's App Credentials, and that the app is activated", err))
+	}
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(a.stdout, "zoomwatch", buildVersion())
+			return nil
+		},
+	}
+}
+
+func (a *app) compactCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "compact",
+		Short: "Rewrite the database without the free space pruning left behind",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := a.dbPath("events.db")
+			if err != nil {
+				return err
+			}
+			before, after, err := store.Compact(path, time.Second)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: %s → %s\n", path, humanBytes(before), humanBytes(after))
+			return nil
+		},
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"zoomwatch/feed/sim"
+)
+
+// cli runs zoomwatch in-process with its own stdout and stderr.
+type cli struct {
+	t      *testing.T
+	dir    string
+	stdout *syncBuffer
+	stderr *syncBuffer
+	code   chan int
+	cancel context.CancelFunc
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// isolate keeps the user's own config, state and Zoom credentials out of a test.
+func isolate(t *testing.T) string {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	for _, v := range []string{"ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET", "ZOOM_WS_URL", "ZOOM_SUBSCRIPTION_ID", "ZOOM_OAUTH_URL"} {
+		t.Setenv(v, "")
+	}
+	return dir
+}
+
+// pointAt sets the environment zoomwatch reads to the simulator's.
+func pointAt(t *testing.T, s *sim.Server) {
+	o := s.Options()
+	t.Setenv("ZOOM_ACCOUNT_ID", o.AccountID)
+	t.Setenv("ZOOM_CLIENT_ID", o.ClientID)
+	t.Setenv("ZOOM_CLIENT_SECRET", o.ClientSecret)
+	t.Setenv("ZOOM_WS_URL", s.WSURL())
+	t.Setenv("ZOOM_OAUTH_URL", s.OAuthURL())
+}
+
+func start(t *testing.T, dir string, args ...string) *cli {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &cli{t: t, dir: dir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, code: make(chan int, 1), cancel: cancel}
+	args = append(args, "--db", filepath.Join(dir, "events.db"), "--log", filepath.Join(dir, "zoomwatch.log"))
+	go func() { c.code <- run(ctx, args, c.stdout, c.stderr) }()
+	t.Cleanup(cancel)
+	return c
+}
+
+// wait returns the exit code, failing after a deadline.
+func (c *cli) wait() int {
+	c.t.Helper()
+	select {
+	case code := <-c.code:
+		return code
+	case <-time.After(30 * time.Second):
+		c.t.Fatalf("command did not finish; stderr:\n%s", c.stderr.String())
+	}
+	return -1
+}
+
+func runOnce(t *testing.T, dir string, args ...string) (int, string, string) {
+	c := start(t, dir, args...)
+	code := c.wait()
+	return code, c.stdout.String(), c.stderr.String()
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition, not timing the test
+	}
+}
+
+func lines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+// TestTailUnderEveryFaultPrintsEachDeliveredEventOnce is issue 2's "done when": with every
+// fault knob on, tail --json stores and prints each delivered event exactly once, keeps
+// running and reconnects after every fault.
+func TestTailUnderEveryFaultPrintsEachDeliveredEventOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for several seconds")
+	}
+	dir := isolate(t)
+	var mu sync.Mutex
+	delivered := map[string]int{}
+	s, err := sim.Start(sim.Options{Seed: 42, Rate: 300, TokenTTL: 3 * time.Second, HeartbeatTimeout: 5 * time.Second,
+		Faults: sim.Faults{DropEvery: 200, EvictEvery: 1500 * time.Millisecond, SilenceEvery: 2300 * time.Millisecond,
+			MalformedEvery: 41, OversizeEvery: 300, DuplicateEvery: 29},
+		OnDeliver: func(raw []byte) { mu.Lock(); delivered[string(raw)]++; mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pointAt(t, s)
+	c := start(t, dir, "tail", "--json", "--heartbeat", "150ms", "--backoff-scale", "0.01")
+
+	eventually(t, 30*time.Second, "every fault to happen", func() bool {
+		st := s.Stats()
+		return st.Drops > 1 && st.Evictions > 1 && st.Silences > 1 && st.Malformed > 2 && st.Oversize > 0 && st.Duplicates > 2
+	})
+	// Quiet the account, then wait until everything delivered is printed.
+	s.SetRate(0.0001)
+	distinct := func() int { mu.Lock(); defer mu.Unlock(); return len(delivered) }
+	eventually(t, 20*time.Second, "tail to print every delivered event", func() bool {
+		return strings.Count(c.stdout.String(), "\n") >= distinct()
+	})
+	c.cancel()
+	if code := c.wait(); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, c.stderr.String())
+	}
+
+	printed := map[string]int{}
+	for _, l := range lines(c.stdout.String()) {
+		printed[l]++
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for raw := range delivered {
+		if printed[raw] != 1 {
+			t.Fatalf("delivered event printed %d times: %.120s", printed[raw], raw)
+		}
+	}
+	if len(printed) != len(delivered) {
+		t.Fatalf("printed %d distinct events, %d delivered", len(printed), len(delivered))
+	}
+	// What was printed is what is stored: export prints the same lines.
+	code, out, errOut := runOnce(t, dir, "export")
+	if code != 0 {
+		t.Fatalf("export: %d %s", code, errOut)
+	}
+	if got := lines(out); len(got) != len(printed) {
+		t.Fatalf("export has %d events, tail printed %d", len(got), len(printed))
+	}
+	// State changes went to stderr: a reconnection after each fault, and the bad frames kept.
+	errs := c.stderr.String()
+	st := s.Stats()
+	if lives := strings.Count(errs, "zoomwatch: live"); uint64(lives) < st.Connections {
+		t.Fatalf("%d live transitions on stderr for %d connections", lives, st.Connections)
+	}
+	for _, want := range []string{"replaced", "silent", "dropped", "kept a bad-frame frame", "gap "} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr never says %q", want)
+		}
+	}
+	t.Logf("%d events delivered (%d duplicates), %d connections, %d drops, %d evictions, %d silences",
+		st.Delivered, st.Duplicates, st.Connections, st.Drops, st.Evictions, st.Silences)
+}
+
+func TestRejectedCredentialsExitTwo(t *testing.T) {
+	dir := isolate(t)
+	s, err := sim.Start(sim.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pointAt(t, s)
+	t.Setenv("ZOOM_CLIENT_SECRET", "not-the-secret-4711")
+	code, _, errOut := runOnce(t, dir, "tail")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "rejected the credentials") || !strings.Contains(errOut, "invalid_client") {
+		t.Fatalf("stderr:\n%s", errOut)
+	}
+	if strings.Contains(errOut, "4711") {
+		t.Fatal("the secret is in the message")
+	}
+}
+
+func TestMissingSettingsExitTwoNamingThem(t *testing.T) {
+	dir := isolate(t)
+	t.Setenv("ZOOM_ACCOUNT_ID", "abc")
+	code, _, errOut := runOnce(t, dir, "tail")
+	if code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"ZOOM_CLIENT_ID is not set", "ZOOM_CLIENT_SECRET is not set", "ZOOM_WS_URL is not set", "zoomwatch demo"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if code, _, _ := runOnce(t, dir, "tail", "--heartbeat", "nope"); code != 2 {
+		t.Fatalf("bad flag: exit %d", code)
+	}
+	if code, _, _ := runOnce(t, dir, "frobnicate"); code != 2 {
+		t.Fatalf("unknown command: exit %d", code)
+	}
+}

@@ -1,0 +1,591 @@
+package tui
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+
+	"zoomwatch/feed"
+	"zoomwatch/store"
+)
+
+// quits reports whether a command (or a batch) asks the program to quit.
+func quits(cmd tea.Cmd) bool {
+	if cmd == nil {
+		return false
+	}
+	switch msg := cmd().(type) {
+	case tea.QuitMsg:
+		return true
+	case tea.BatchMsg:
+		for _, c := range msg {
+			if quits(c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func press(m *Model, k string) tea.Cmd {
+	_, cmd := m.Update(keyMsg(k))
+	return cmd
+}
+
+func TestQuitKeys(t *testing.T) {
+	f := newFixture(t, ModeLive, 80, 24)
+	if !quits(press(f.m, "q")) {
+		t.Error("q does not quit the live screen")
+	}
+	f.key("/")
+	if !f.m.typing() {
+		t.Fatal("/ did not open the filter")
+	}
+	if quits(press(f.m, "q")) {
+		t.Error("q quit while typing a filter")
+	}
+	if !strings.Contains(ansi.Strip(f.screen()), "filter (topic, name, email, meeting id): q") {
+		t.Errorf("q was not typed into the filter:\n%s", ansi.Strip(f.screen()))
+	}
+	if !quits(press(f.m, "ctrl+c")) {
+		t.Error("ctrl+c does not quit while typing")
+	}
+
+	h := newFixture(t, ModeHistory, 80, 24)
+	h.key("/")
+	if quits(press(h.m, "q")) {
+		t.Error("q quit while typing a history filter")
+	}
+	h.key("esc")
+	if !quits(press(h.m, "q")) {
+		t.Error("q does not quit history after the filter closed")
+	}
+}
+
+func TestRemappedKeys(t *testing.T) {
+	st := openStore(t)
+	m, err := New(Deps{Store: st, Mode: ModeHistory, Keys: map[string][]string{"quit": {"x"}, "help": {"f1"}}, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm := m.(*Model)
+	mm.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	if quits(press(mm, "q")) {
+		t.Error("q still quits after quit was remapped to x")
+	}
+	if !quits(press(mm, "x")) {
+		t.Error("x does not quit")
+	}
+	mm.Update(tea.KeyPressMsg{Code: tea.KeyF1})
+	help := ansi.Strip(mm.View().Content)
+	for _, want := range []string{"x       quit", "f1      help", "ctrl+c  quit"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help does not list %q:\n%s", want, help)
+		}
+	}
+}
+
+func TestValidateKeys(t *testing.T) {
+	for _, tc := range []struct {
+		keys map[string][]string
+		err  string
+	}{
+		{map[string][]string{"quit": {"x"}, "pagedown": {"pgdown", "space", "ctrl+f"}}, ""},
+		{map[string][]string{"quit": {"q", "ctrl+c"}}, ""},
+		{map[string][]string{"follow": {"F"}, "history": {"f"}}, ""}, // f moves from follow to history
+		{map[string][]string{"launch": {"l"}}, `unknown action "launch"`},
+		{map[string][]string{"quit": {}}, "no keys"},
+		{map[string][]string{"help": {"ctrl+c"}}, "ctrl+c always quits"},
+		{map[string][]string{"help": {"j"}}, `"j" is bound to both`},
+		{map[string][]string{"help": {"hyper+x"}}, "unknown modifier"},
+		{map[string][]string{"help": {"pageup"}}, "not a key name"},
+	} {
+		err := ValidateKeys(tc.keys)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%v: %v", tc.keys, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%v: error %v, want %q", tc.keys, err, tc.err)
+		}
+	}
+	if _, err := New(Deps{Store: openStore(t), Keys: map[string][]string{"nope": {"n"}}}); err == nil {
+		t.Error("New accepted an unknown action")
+	}
+}
+
+// TestKeysRouteToFocusedPane: movement keys act on the focused pane only.
+func TestKeysRouteToFocusedPane(t *testing.T) {
+	f := newFixture(t, ModeLive, 160, 45)
+	d := f.m.dash
+	firstMeeting := d.meetKey
+	f.key("j")
+	if d.meetKey == firstMeeting {
+		t.Fatal("j did not move the meetings selection")
+	}
+	selected := d.meetKey
+	f.key("tab")
+	if d.focus != paneJoins {
+		t.Fatalf("tab focused pane %d", d.focus)
+	}
+	f.key("k")
+	if d.meetKey != selected {
+		t.Error("k in the joins pane moved the meetings selection")
+	}
+	if d.follow {
+		t.Error("scrolling up in the joins pane did not pause it")
+	}
+	f.key("shift+tab")
+	if d.focus != paneMeetings {
+		t.Errorf("shift+tab focused pane %d", d.focus)
+	}
+	// enter on a meeting opens it; esc comes back.
+	f.key("enter")
+	if _, ok := f.m.top().(*meetingPage); !ok {
+		t.Fatalf("enter opened %T", f.m.top())
+	}
+	f.key("esc")
+	if f.m.top() != page(d) {
+		t.Fatalf("esc left %T on top", f.m.top())
+	}
+}
+
+// TestFollowAndPause: the joins log follows the newest while at the bottom, pauses with an
+// indicator when scrolled up, counts what arrives meanwhile, and f resumes.
+func TestFollowAndPause(t *testing.T) {
+	f := newFixture(t, ModeLive, 160, 45)
+	screen := func() string { return ansi.Strip(f.screen()) }
+	if !strings.Contains(screen(), "● following") {
+		t.Fatalf("not following at start:\n%s", screen())
+	}
+	f.key("tab", "k", "k")
+	if !strings.Contains(screen(), "⏸ paused · f follow") {
+		t.Fatalf("no pause indicator:\n%s", screen())
+	}
+	f.feed(joinItem(meetings[1], 8, fixedNow), joinItem(meetings[1], 9, fixedNow.Add(time.Second)))
+	if !strings.Contains(screen(), "⏸ paused · 2 new · f follow") {
+		t.Errorf("new rows not counted while paused:\n%s", screen())
+	}
+	if strings.Contains(lastLines(screen(), 25), "Nguyễn Thị Minh Khai   → Daily standup") {
+		t.Error("the paused pane scrolled to the new row")
+	}
+	f.key("f")
+	if !strings.Contains(screen(), "● following") || !strings.Contains(screen(), "Nguyễn Thị Minh Khai    → Daily standup") {
+		t.Errorf("f did not resume following:\n%s", screen())
+	}
+	// j back down to the bottom resumes too.
+	f.key("k", "j")
+	if !f.m.dash.follow {
+		t.Error("moving to the newest row did not resume following")
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
+// feed stores items and delivers the resulting notices the way the program would.
+func (f *fixture) feed(items ...feed.Item) {
+	submit(f.tb, f.st, items...)
+	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow })())
+}
+
+func TestFilterLiveAndEscClears(t *testing.T) {
+	f := newFixture(t, ModeLive, 160, 45)
+	all := len(f.m.data.snap.Meetings)
+	f.key("/")
+	f.typeText("priya")
+	f.key("enter")
+	if f.m.typing() {
+		t.Error("still typing after enter")
+	}
+	s := ansi.Strip(f.screen())
+	if !strings.Contains(s, "filter: priya") {
+		t.Fatalf("filter not shown:\n%s", s)
+	}
+	want := 0
+	for _, mt := range f.m.data.snap.Meetings {
+		text := mt.Topic + " " + mt.HostName
+		for _, p := range mt.Participants {
+			text += " " + p.Name + " " + p.Email
+		}
+		if strings.Contains(strings.ToLower(text), "priya") {
+			want++
+		}
+	}
+	if want == 0 || want == all || !strings.Contains(s, fmt.Sprintf("Active meetings (%d)", want)) {
+		t.Errorf("want %d of %d meetings shown:\n%s", want, all, s)
+	}
+	for _, r := range f.m.dash.joinList(f.m) {
+		if !strings.Contains(strings.ToLower(r.name+r.email+r.meeting), "priya") {
+			t.Errorf("join row for %q shown under the filter", r.name)
+		}
+	}
+	f.key("esc")
+	s = ansi.Strip(f.screen())
+	if !strings.Contains(s, fmt.Sprintf("Active meetings (%d)", all)) || strings.Contains(s, "filter:") {
+		t.Errorf("esc did not clear the filter:\n%s", s)
+	}
+}
+
+func TestHistoryFilterJumpAndEnds(t *testing.T) {
+	f := newFixture(t, ModeHistory, 160, 45)
+	h := f.m.top().(*historyPage)
+	f.key("/")
+	f.typeText(`who:ada type:meeting.participant_*`)
+	f.key("enter")
+	want, _ := f.st.Page(store.Query{Filter: store.Filter{Participant: "ada", Types: []string{"meeting.participant_*"}}, Limit: 1000})
+	if n := countEvents(h.rows); n == 0 || n != min(len(want.Records), h.pageSize(f.m)) {
+		t.Errorf("%d rows for ada, the store has %d", n, len(want.Records))
+	}
+	for _, r := range h.rows {
+		if r.seq > 0 && (!strings.Contains(strings.ToLower(r.who), "ada") || !strings.HasPrefix(r.typ, "meeting.participant_")) {
+			t.Errorf("filtered row: %s %q", r.typ, r.who)
+		}
+	}
+	f.key("esc")
+	if h.filterLine != "" || h.rows[len(h.rows)-1].seq != f.st.LastSeq() {
+		t.Errorf("esc left filter %q", h.filterLine)
+	}
+
+	f.key("/")
+	f.typeText("since:nonsense")
+	f.key("enter")
+	if !f.m.typing() || !strings.Contains(ansi.Strip(f.screen()), "since: \"nonsense\" is not a time") {
+		t.Errorf("a bad filter was not reported:\n%s", ansi.Strip(f.screen()))
+	}
+	f.key("esc")
+
+	f.key("t")
+	f.typeText("13:30")
+	f.key("enter")
+	r := h.selected()
+	if r == nil || r.seq == 0 || r.at.Before(fixedNow.Add(-34*time.Minute)) || r.at.After(fixedNow.Add(-33*time.Minute)) {
+		t.Fatalf("jump to 13:30 selected %+v", r)
+	}
+	f.key("g")
+	if h.cursor != 0 || !h.atOldest {
+		t.Errorf("g: cursor %d atOldest %v", h.cursor, h.atOldest)
+	}
+	f.key("G")
+	if h.cursor != len(h.rows)-1 || !h.follow {
+		t.Errorf("G: cursor %d of %d, follow %v", h.cursor, len(h.rows), h.follow)
+	}
+}
+
+func countEvents(rows []hrow) int {
+	n := 0
+	for _, r := range rows {
+		if r.seq > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHistoryPaging walks a long history from the newest event to the oldest and back with
+// a window much smaller than it: every event and every log entry shows exactly once and in
+// order, and the window stays bounded.
+func TestHistoryPaging(t *testing.T) {
+	st := openStore(t)
+	var items []feed.Item
+	base := fixedNow.Add(-5 * time.Hour)
+	for i := range 3000 {
+		when := base.Add(time.Duration(i) * 5 * time.Second)
+		items = append(items, joinItem(meetings[i%len(meetings)], i%len(people), when))
+		if i%500 == 250 {
+			items = append(items,
+				feed.Item{Received: when.Add(time.Second), Transition: &feed.Transition{State: feed.StateBackoff, At: when.Add(time.Second), Reason: fmt.Sprintf("drop %d", i)}},
+				feed.Item{Received: when.Add(2 * time.Second), Transition: &feed.Transition{State: feed.StateLive, At: when.Add(2 * time.Second)}})
+		}
+	}
+	submit(t, st, items...)
+	f := &fixture{st: st, tb: t}
+	mdl, _ := New(Deps{Store: st, Mode: ModeHistory, Now: func() time.Time { return fixedNow }})
+	f.m = mdl.(*Model)
+	f.send(tea.WindowSizeMsg{Width: 120, Height: 30})
+	h := f.m.pages[0].(*historyPage)
+	f.run(h.reload(f.m))
+
+	walk := func(key string) (seqs []uint64, markers int) {
+		last := -1
+		for range 10_000 {
+			if r := h.selected(); r != nil {
+				if r.seq > 0 {
+					seqs = append(seqs, r.seq)
+				} else if r.marker != nil && r.marker.Transition != nil {
+					markers++
+				}
+			}
+			if len(h.rows) > h.maxRows(f.m)+h.pageSize(f.m) {
+				t.Fatalf("window grew to %d rows", len(h.rows))
+			}
+			f.key(key)
+			if h.cursor == last && !h.olderBusy && !h.newerBusy {
+				// Did not move: at the end (wait for any fetch the key started).
+				if (key == "k" && h.atOldest) || (key == "j" && h.atNewest) {
+					break
+				}
+			}
+			last = h.cursor
+		}
+		return seqs, markers
+	}
+	down, markers := walk("k")
+	if len(down) != 3000 {
+		t.Fatalf("walked %d events newest to oldest, want 3000", len(down))
+	}
+	for i, s := range down {
+		if s != uint64(3000-i) {
+			t.Fatalf("event %d of the walk is #%d, want #%d", i, s, 3000-i)
+		}
+	}
+	// 6 outages × 2 transitions, plus none before (no initial transition in this store).
+	if markers != 12 {
+		t.Errorf("%d transition markers on the way down, want 12", markers)
+	}
+	up, _ := walk("j")
+	if len(up) != 3000 || up[0] != 1 || up[len(up)-1] != 3000 {
+		t.Errorf("walked %d events back up (%d…%d)", len(up), up[0], up[len(up)-1])
+	}
+}
+
+// TestCoalescing: batches committed while the UI was busy arrive as one message.
+func TestCoalescing(t *testing.T) {
+	f := newFixture(t, ModeLive, 80, 24)
+	for i := range 3 {
+		submit(t, f.st, joinItem(meetings[0], i, fixedNow.Add(time.Duration(i)*time.Second)))
+	}
+	msg := waitFeed(f.st, f.sub, func() time.Time { return fixedNow })().(feedMsg)
+	if len(msg.joins) != 3 || msg.reload != nil {
+		t.Errorf("one message carried %d joins (reload %v), want 3", len(msg.joins), msg.reload != nil)
+	}
+}
+
+// TestMissedNoticesReload: a viewer too slow for the feed reloads from the store.
+func TestMissedNoticesReload(t *testing.T) {
+	f := newFixture(t, ModeLive, 80, 24)
+	f.sub.Close()
+	f.sub = f.st.Subscribe(1)
+	for i := range 4 {
+		submit(t, f.st, joinItem(meetings[0], i, fixedNow.Add(time.Duration(i)*time.Second)))
+	}
+	// The first notice was queued; the three after it were dropped and are counted in the
+	// next one delivered.
+	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow })())
+	submit(t, f.st, joinItem(meetings[0], 4, fixedNow.Add(4*time.Second)))
+	msg := waitFeed(f.st, f.sub, func() time.Time { return fixedNow })().(feedMsg)
+	if msg.reload == nil {
+		t.Fatal("missed notices did not reload")
+	}
+	f.m.dash.follow = true
+	f.send(msg)
+	joins := f.m.data.joins
+	if last := joins[len(joins)-1]; last.seq != f.st.LastSeq() {
+		t.Errorf("after the reload the newest join is #%d, want #%d", last.seq, f.st.LastSeq())
+	}
+}
+
+// TestResize: no size breaks the frame, from tiny to very large.
+func TestResize(t *testing.T) {
+	f := newFixture(t, ModeLive, 80, 24)
+	views := []func(){
+		func() {},
+		func() { f.key("enter") },                // meeting
+		func() { f.key("esc", "h") },             // history from live
+		func() { f.key("enter") },                // event
+		func() { f.key("esc", "esc", "?") },      // help
+		func() { f.key("esc", "tab", "tab") },    // recordings focused
+		func() { f.key("/"); f.typeText("ada") }, // typing
+	}
+	for _, v := range views {
+		v()
+		for _, sz := range [][2]int{{80, 24}, {160, 45}, {40, 12}, {250, 70}, {20, 5}, {1, 1}, {79, 17}, {300, 3}} {
+			f.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+			assertFits(t, f.screen(), sz[0], sz[1])
+		}
+	}
+}
+
+// TestNoColor: NO_COLOR (any value) and an ASCII terminal give frames without colour.
+func TestNoColor(t *testing.T) {
+	hasColor := func(s string) bool {
+		return strings.Contains(s, "[38;") || strings.Contains(s, "[48;") || strings.Contains(s, ";38;") || strings.Contains(s, ";48;")
+	}
+	f := newFixture(t, ModeLive, 160, 45)
+	if !hasColor(f.screen()) {
+		t.Fatal("no colour even by default: the check is broken")
+	}
+	f.send(tea.EnvMsg{"TERM=xterm-256color", "NO_COLOR=yes"})
+	if s := f.screen(); hasColor(s) {
+		t.Errorf("NO_COLOR=yes still shows colour: %q", s[:200])
+	}
+	g := newFixture(t, ModeLive, 160, 45)
+	g.send(tea.ColorProfileMsg{Profile: colorprofile.ASCII})
+	if s := g.screen(); hasColor(s) {
+		t.Error("the ASCII profile still shows colour")
+	}
+	// Focus must still show without colour.
+	if !regexp.MustCompile(`\x1b\[1;7m Active meetings \(\d+\) `).MatchString(g.screen()) {
+		t.Error("the focused pane's title is not marked without colour")
+	}
+}
+
+func TestLightBackground(t *testing.T) {
+	f := newFixture(t, ModeLive, 80, 24)
+	dark := f.screen()
+	f.send(tea.BackgroundColorMsg{Color: color.White})
+	if f.screen() == dark {
+		t.Error("a light background did not change the styles")
+	}
+}
+
+// TestCopyAndExport: y puts the event on the clipboard (OSC 52 via Bubble Tea), e writes
+// the current filter's events to a file.
+func TestCopyAndExport(t *testing.T) {
+	f := newFixture(t, ModeHistory, 100, 30)
+	f.key("k")
+	_, cmd := f.m.Update(keyMsg("y"))
+	msg := cmd().(clipboardMsg)
+	if !strings.HasPrefix(msg.text, `{"event":`) || strings.Contains(msg.text, "\n") {
+		t.Errorf("copied %q", msg.text)
+	}
+	_, cmd = f.m.Update(msg)
+	if got := fmt.Sprintf("%T", cmd()); got != "tea.setClipboardMsg" {
+		t.Errorf("copy produced %s, want Bubble Tea's OSC 52 clipboard message", got)
+	}
+	if !strings.Contains(ansi.Strip(f.screen()), "copied event #") {
+		t.Error("no confirmation of the copy")
+	}
+
+	f.key("/")
+	f.typeText("type:meeting.started")
+	f.key("enter", "e")
+	started, _ := f.st.Page(store.Query{Filter: store.Filter{Types: []string{"meeting.started"}}, Limit: 1000})
+	report := fmt.Sprintf("exported %d events to ", len(started.Records))
+	s := ansi.Strip(f.screen())
+	i := strings.Index(s, report)
+	if i < 0 {
+		t.Fatalf("no %q:\n%s", report, s)
+	}
+	path := strings.TrimSpace(strings.SplitN(s[i+len(report):], "\n", 2)[0])
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "\n"); n != len(started.Records) || !strings.HasPrefix(filepath.Base(path), "zoomwatch-export-20261122-140322") {
+		t.Errorf("%s has %d lines", path, n)
+	}
+
+	g := newFixture(t, ModeHistory, 100, 30)
+	g.m.d.AllowExport = false
+	g.m.keys.Export.SetEnabled(false)
+	g.key("e")
+	if strings.Contains(ansi.Strip(g.screen()), "exported") {
+		t.Error("export ran with AllowExport off")
+	}
+}
+
+// TestHealthHonesty: a quiet feed says whether the link is healthy or silent; offline says
+// since when nothing is received.
+func TestHealthHonesty(t *testing.T) {
+	f := newFixture(t, ModeLive, 160, 45)
+	quiet := fixtureStats()
+	quiet.LastEvent = fixedNow.Add(-14 * time.Minute)
+	quiet.LastHeartbeatAck = fixedNow.Add(-3 * time.Second)
+	f.m.d.Status = func() feed.Stats { return quiet }
+	f.send(readHealth(&f.m.d, fixedNow))
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "no events for 14m · link healthy: heartbeat answered 3s ago") {
+		t.Errorf("quiet but healthy not said:\n%s", s)
+	}
+	quiet.LastHeartbeatAck = fixedNow.Add(-65 * time.Second)
+	f.send(readHealth(&f.m.d, fixedNow))
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "SILENT: no heartbeat reply for 1m05s") {
+		t.Errorf("silence not said:\n%s", s)
+	}
+	backoff := fixtureStats()
+	backoff.Current = feed.Transition{State: feed.StateBackoff, At: fixedNow.Add(-3 * time.Second), Reason: "read: unexpected EOF", NextRetry: fixedNow.Add(12 * time.Second)}
+	f.m.d.Status = func() feed.Stats { return backoff }
+	f.send(readHealth(&f.m.d, fixedNow))
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "● BACKOFF 12s") {
+		t.Errorf("backoff countdown missing:\n%s", s)
+	}
+
+	f.m.d.Status = nil
+	h := readHealth(&f.m.d, fixedNow)
+	h.gaps = append([]store.Gap{{From: fixedNow.Add(-3 * time.Minute), Reason: "zoomwatch is not running"}}, h.gaps...)
+	f.send(h)
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "● OFFLINE") || !strings.Contains(s, "not receiving since 14:00:22 (3m)") {
+		t.Errorf("offline not said:\n%s", s)
+	}
+}
+
+func TestNotStoringBanner(t *testing.T) {
+	f := newFixture(t, ModeLive, 100, 30)
+	h := readHealth(&f.m.d, fixedNow)
+	h.health.Storing, h.health.Err, h.health.Backlog = false, "write /data/events.db: no space left on device", 1234
+	f.send(h)
+	lines := strings.Split(ansi.Strip(f.screen()), "\n")
+	if !strings.HasPrefix(lines[1], " NOT STORING: write /data/events.db: no space left on device · backlog 1,234") {
+		t.Errorf("no banner under the header:\n%s", strings.Join(lines, "\n"))
+	}
+	assertFits(t, f.screen(), 100, 30)
+}
+
+// TestClosedSubscription: when the store closes, the screen says nothing new will come.
+func TestClosedSubscription(t *testing.T) {
+	f := newFixture(t, ModeLive, 80, 24)
+	f.sub.Close()
+	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow })())
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "The store was closed: nothing new will show") {
+		t.Errorf("no notice of the closed store:\n%s", s)
+	}
+}
+
+func TestHeaderModeAndViewer(t *testing.T) {
+	f := newFixture(t, ModeDemo, 160, 45)
+	f.m.d.Viewer = "ssh alice@10.0.0.5"
+	f.m.frameValid = false
+	head := strings.Split(ansi.Strip(f.screen()), "\n")[0]
+	for _, want := range []string{"zoomwatch  DEMO  simulator", "● LIVE 18m", "account AbC Corp", "ssh alice@10.0.0.5", "14:03:22"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("header lacks %q: %q", want, head)
+		}
+	}
+}
+
+// TestSmallTerminalShowsOnePane: below 80x18 one pane fills the body and tab changes which.
+func TestSmallTerminalShowsOnePane(t *testing.T) {
+	f := newFixture(t, ModeLive, 60, 16)
+	s := ansi.Strip(f.screen())
+	if !strings.Contains(s, "╭─ Active meetings") || strings.Contains(s, "╭─ Joins & leaves") {
+		t.Fatalf("not one pane:\n%s", s)
+	}
+	f.key("tab")
+	s = ansi.Strip(f.screen())
+	if !strings.Contains(s, "╭─ Joins & leaves") || strings.Contains(s, "╭─ Active meetings") {
+		t.Errorf("tab did not switch the pane:\n%s", s)
+	}
+}
+
+// TestBoxFits: a box is exactly its size whatever its title, info and foot.
+func TestBoxFits(t *testing.T) {
+	st := NewStyles(true, false)
+	long := "History · filter: who:株式会社サンプル 代表取締役社長 山田太郎 👩‍💻 type:meeting.*"
+	for w := 4; w <= 40; w++ {
+		box := st.box(long, long, long, []string{long, "x"}, w, 4, w%2 == 0)
+		assertFits(t, box, w, 4)
+		if got := ansi.StringWidth(strings.Split(box, "\n")[0]); got != w {
+			t.Errorf("width %d: top edge is %d cells", w, got)
+		}
+	}
+}

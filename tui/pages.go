@@ -1,0 +1,539 @@
+package tui
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"zoomwatch/feed"
+	"zoomwatch/store"
+	"zoomwatch/store/live"
+)
+
+// textView is the scrolling shared by the detail pages: a list of lines in a box.
+type textView struct {
+	off int
+}
+
+// scroll applies movement keys and the wheel; it reports whether msg was one.
+func (t *textView) scroll(m *Model, msg tea.Msg) bool {
+	h := max(m.bodyHeight()-2, 1)
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		km := &m.keys
+		switch {
+		case key.Matches(msg, km.Up):
+			t.off--
+		case key.Matches(msg, km.Down):
+			t.off++
+		case key.Matches(msg, km.PageUp):
+			t.off -= h - 1
+		case key.Matches(msg, km.PageDown):
+			t.off += h - 1
+		case key.Matches(msg, km.Top):
+			t.off = 0
+		case key.Matches(msg, km.Bottom):
+			t.off = 1 << 30
+		default:
+			return false
+		}
+	case tea.MouseWheelMsg:
+		switch msg.Mouse().Button {
+		case tea.MouseWheelUp:
+			t.off -= 3
+		case tea.MouseWheelDown:
+			t.off += 3
+		}
+	default:
+		return false
+	}
+	t.off = max(t.off, 0)
+	return true
+}
+
+// Detail pages have no text input.
+func (t *textView) typing() bool             { return false }
+func (t *textView) input(*Model, int) string { return "" }
+
+func (t *textView) render(m *Model, title, info string, lines []string, w, h int) string {
+	rows := h - 2
+	off := max(min(t.off, len(lines)-rows), 0)
+	return m.styles.box(title, info, position(off, rows, len(lines)), lines[off:], w, h, true)
+}
+
+func textHelp(m *Model, extra ...key.Binding) []key.Binding {
+	km := &m.keys
+	return append(append([]key.Binding{km.Back, km.Up, km.PageDown}, extra...), km.Help, km.Quit)
+}
+
+// meetingPage shows one active meeting: who is in it and its join/leave timeline.
+type meetingPage struct {
+	textView
+	key  string
+	last *live.Meeting // the last copy seen: kept on screen after the meeting ends
+}
+
+func (p *meetingPage) meeting(m *Model) (*live.Meeting, bool) {
+	if m.data.snap != nil {
+		if mt := m.data.snap.Meeting(p.key); mt != nil {
+			return mt, true
+		}
+	}
+	return p.last, false
+}
+
+func (p *meetingPage) update(m *Model, msg tea.Msg) tea.Cmd {
+	if mt, ok := p.meeting(m); ok {
+		p.last = mt
+	}
+	k, isKey := msg.(tea.KeyPressMsg)
+	if p.scroll(m, msg) || !isKey {
+		return nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Back):
+		m.pop()
+	case key.Matches(k, m.keys.History):
+		mt, _ := p.meeting(m)
+		if mt == nil {
+			return nil
+		}
+		h := newHistory(store.Filter{Meeting: mt.Key}, "meeting:"+mt.Key)
+		m.push(h)
+		return h.reload(m)
+	}
+	return nil
+}
+
+func (p *meetingPage) view(m *Model, w, h int) string {
+	st, now := &m.styles, m.data.clock
+	mt, active := p.meeting(m)
+	if mt == nil {
+		return st.box("Meeting", "", "", []string{st.Dim.Render(" this meeting is no longer active")}, w, h, true)
+	}
+	inner := w - 2
+	topic := clean(mt.Topic)
+	if topic == "" {
+		topic = "(no topic)"
+	}
+	host := clean(mt.HostName)
+	if host == "" {
+		host = mt.HostID
+	}
+	started := "started " + stamp(mt.Start, now) + " (" + human(now.Sub(mt.Start)) + ")"
+	if !mt.StartSeen {
+		started = "running since at least " + stamp(mt.Start, now) + " (start not seen)"
+	}
+	lines := []string{
+		" " + st.Bold.Render(topic),
+		" meeting " + mt.ID + " · uuid " + clean(mt.UUID) + " · host " + clean(host),
+		" " + started,
+	}
+	status := fmt.Sprintf(" %d present · peak %d · %d joins", len(mt.Participants), mt.Peak, mt.Joins)
+	if mt.Recording {
+		status += " · " + st.Rec.Render("● recording")
+	}
+	if !active {
+		status += " · " + st.Warn.Render("no longer active (ended)")
+	}
+	lines = append(lines, status)
+	if mt.Uncertain != "" {
+		lines = append(lines, " "+st.Warn.Render("? may be incomplete: "+clean(mt.Uncertain)))
+	}
+	lines = append(lines, "", " "+st.Bold.Render(fmt.Sprintf("Participants (%d)", len(mt.Participants))))
+	cols := []column{{min: 10, max: 40, weight: 3}, {min: 10, max: 40, weight: 2, drop: 2}, {min: 8, max: 8}, {min: 6, max: 6, right: true}, {min: 7, max: 10, drop: 3}}
+	widths := colWidths(cols, inner-2)
+	lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "Name"}, cell{text: "Email"}, cell{text: "Joined"}, cell{text: "For"}, cell{text: "Rejoins"})))
+	for _, pp := range mt.People() {
+		name := clean(pp.Name)
+		if pp.Uncertain {
+			name = "? " + name
+		}
+		rejoins := ""
+		if pp.Rejoins > 0 {
+			rejoins = fmt.Sprint(pp.Rejoins)
+		}
+		lines = append(lines, "  "+row(cols, widths, cell{text: name}, cell{text: clean(pp.Email)},
+			cell{text: clock(pp.Joined, now)}, cell{text: human(now.Sub(pp.Joined))}, cell{text: rejoins}))
+	}
+	lines = append(lines, "", " "+st.Bold.Render("Timeline")+st.Dim.Render(" · newest first"))
+	for _, e := range timeline(mt.Sessions) {
+		sign, name := st.Join.Render("+"), clean(e.name)
+		text := name + " joined"
+		if !e.join {
+			sign = st.Leave.Render("−")
+			text = name + " left"
+			if e.reason != "" {
+				text += st.Dim.Render(" · " + clean(e.reason))
+			}
+			if e.stay > 0 {
+				text += st.Dim.Render(" · stayed " + human(e.stay))
+			}
+		}
+		lines = append(lines, "  "+st.Dim.Render(clock(e.at, now))+" "+sign+" "+text)
+	}
+	return p.render(m, "Meeting", st.Dim.Render(firstKey(m.keys.History)+" history of this meeting"), lines, w, h)
+}
+
+type timelineEntry struct {
+	at     time.Time
+	join   bool
+	name   string
+	reason string
+	stay   time.Duration
+}
+
+// timeline turns join/leave sessions into events, newest first.
+func timeline(sessions []live.Session) []timelineEntry {
+	var out []timelineEntry
+	for _, s := range sessions {
+		if !s.Join.IsZero() {
+			out = append(out, timelineEntry{at: s.Join, join: true, name: s.Name})
+		}
+		if !s.Leave.IsZero() {
+			e := timelineEntry{at: s.Leave, name: s.Name, reason: s.Reason}
+			if !s.Join.IsZero() {
+				e.stay = s.Leave.Sub(s.Join)
+			}
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].at.After(out[j].at) })
+	return out
+}
+
+func (p *meetingPage) shortHelp(m *Model) []key.Binding { return textHelp(m, m.keys.History) }
+
+// recordingPage shows one recording: its files, sizes, transcript and download window.
+type recordingPage struct {
+	textView
+	key  string
+	last *live.Recording
+}
+
+func (p *recordingPage) recording(m *Model) *live.Recording {
+	if m.data.snap != nil {
+		for _, r := range m.data.snap.Recordings {
+			if r.Key == p.key {
+				return r
+			}
+		}
+	}
+	return p.last
+}
+
+func (p *recordingPage) update(m *Model, msg tea.Msg) tea.Cmd {
+	p.last = p.recording(m)
+	if k, ok := msg.(tea.KeyPressMsg); !p.scroll(m, msg) && ok && key.Matches(k, m.keys.Back) {
+		m.pop()
+	}
+	return nil
+}
+
+func (p *recordingPage) view(m *Model, w, h int) string {
+	st, now := &m.styles, m.data.clock
+	rc := p.recording(m)
+	if rc == nil {
+		return st.box("Recording", "", "", []string{st.Dim.Render(" no longer listed")}, w, h, true)
+	}
+	glyph, state := recState(rc, now)
+	lines := []string{
+		" " + st.Bold.Render(clean(rc.Topic)),
+		" meeting " + clean(rc.MeetingID) + " · " + glyph + " " + string(rc.Status) + " · " + state,
+	}
+	var when []string
+	if !rc.Started.IsZero() {
+		when = append(when, "started "+stamp(rc.Started, now))
+	}
+	if !rc.Stopped.IsZero() {
+		when = append(when, "stopped "+stamp(rc.Stopped, now))
+	}
+	if !rc.Completed.IsZero() {
+		when = append(when, "completed "+stamp(rc.Completed, now))
+	}
+	if rc.Duration > 0 {
+		when = append(when, "length "+human(time.Duration(rc.Duration)*time.Minute))
+	}
+	if len(when) > 0 {
+		lines = append(lines, " "+strings.Join(when, " · "))
+	}
+	if rc.Transcript.IsZero() {
+		lines = append(lines, " transcript: "+st.Dim.Render("not yet"))
+	} else {
+		lines = append(lines, " transcript: "+st.OK.Render("ready")+" since "+stamp(rc.Transcript, now))
+	}
+	switch {
+	case rc.DownloadExpires.IsZero():
+		lines = append(lines, " download token: "+st.Dim.Render("none delivered yet"))
+	case now.Before(rc.DownloadExpires):
+		lines = append(lines, " download token: valid until "+stamp(rc.DownloadExpires, now)+" ("+human(rc.DownloadExpires.Sub(now))+" left)")
+	default:
+		lines = append(lines, " download token: "+st.Warn.Render("expired "+stamp(rc.DownloadExpires, now)))
+	}
+	lines = append(lines, "", " "+st.Bold.Render(fmt.Sprintf("Files (%d)", len(rc.Files))))
+	cols := []column{{min: 10, max: 14}, {min: 4, max: 10, weight: 1}, {min: 12, max: 36, weight: 2, drop: 2}, {min: 9, max: 10, right: true}, {min: 17, max: 17, drop: 3}}
+	widths := colWidths(cols, w-4)
+	lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "Type"}, cell{text: "Ext"}, cell{text: "Recording type"}, cell{text: "Size"}, cell{text: "Recorded"})))
+	var total int64
+	for _, f := range rc.Files {
+		total += f.Size
+		span := ""
+		if !f.Start.IsZero() {
+			span = clock(f.Start, now) + "–" + clock(f.End, now)
+		}
+		lines = append(lines, "  "+row(cols, widths, cell{text: clean(f.FileType)}, cell{text: clean(f.Extension)},
+			cell{text: clean(f.RecordingType)}, cell{text: bytesHuman(f.Size)}, cell{text: span}))
+	}
+	if len(rc.Files) > 1 {
+		lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "total"}, cell{}, cell{}, cell{text: bytesHuman(total)}, cell{})))
+	}
+	return p.render(m, "Recording", "", lines, w, h)
+}
+
+func (p *recordingPage) shortHelp(m *Model) []key.Binding { return textHelp(m) }
+
+// connLogPage lists the connection log (transitions, gaps, anomalies, notes), newest first.
+type connLogPage struct {
+	textView
+	entries []store.LogEntry
+	gaps    []store.Gap
+	err     error
+	loaded  bool
+}
+
+type connLogMsg struct {
+	to      *connLogPage
+	entries []store.LogEntry
+	gaps    []store.Gap
+	err     error
+}
+
+func (p *connLogPage) load(m *Model) tea.Cmd {
+	st := m.d.Store
+	return func() tea.Msg {
+		e, err := st.RecentLog(500)
+		g, gerr := st.Gaps(100)
+		if err == nil {
+			err = gerr
+		}
+		return connLogMsg{p, e, g, err}
+	}
+}
+
+func (p *connLogPage) update(m *Model, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case connLogMsg:
+		if msg.to == p {
+			p.entries, p.gaps, p.err, p.loaded = msg.entries, msg.gaps, msg.err, true
+		}
+	case feedMsg:
+		if len(msg.log) > 0 {
+			return p.load(m)
+		}
+	case tea.KeyPressMsg:
+		if !p.scroll(m, msg) && key.Matches(msg, m.keys.Back) {
+			m.pop()
+		}
+	default:
+		p.scroll(m, msg)
+	}
+	return nil
+}
+
+func (p *connLogPage) view(m *Model, w, h int) string {
+	st, now := &m.styles, m.data.clock
+	var lines []string
+	switch {
+	case p.err != nil:
+		lines = append(lines, st.Err.Render(" "+p.err.Error()))
+	case !p.loaded:
+		lines = append(lines, st.Dim.Render(" loading…"))
+	}
+	lines = append(lines, " "+st.Bold.Render(fmt.Sprintf("Gaps (%d)", len(p.gaps)))+st.Dim.Render(" · newest first · events in these windows were never delivered"))
+	for _, g := range p.gaps {
+		lines = append(lines, "  "+st.GapMarker.Render(gapText(g, now)))
+	}
+	if len(p.gaps) == 0 && p.loaded {
+		lines = append(lines, "  "+st.OK.Render("none recorded"))
+	}
+	lines = append(lines, "", " "+st.Bold.Render("Connection log")+st.Dim.Render(" · newest first"))
+	for _, e := range p.entries {
+		text, style := markerText(m, e)
+		lines = append(lines, "  "+st.Dim.Render(stamp(e.At, now))+" "+style.Render(text))
+	}
+	return p.render(m, "Connection", "", lines, w, h)
+}
+
+func (p *connLogPage) shortHelp(m *Model) []key.Binding { return textHelp(m) }
+
+// eventPage shows one stored event as pretty, coloured JSON.
+type eventPage struct {
+	textView
+	seq    uint64
+	rec    *store.Record
+	err    error
+	pretty []string // indented JSON lines, made safe
+}
+
+type eventMsg struct {
+	to  *eventPage
+	rec store.Record
+	ok  bool
+	err error
+}
+
+func newEventPage(seq uint64) *eventPage { return &eventPage{seq: seq} }
+
+func (p *eventPage) load(m *Model) tea.Cmd {
+	st, seq := m.d.Store, p.seq
+	return func() tea.Msg {
+		rec, ok, err := st.Get(seq)
+		return eventMsg{p, rec, ok, err}
+	}
+}
+
+func (p *eventPage) update(m *Model, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case eventMsg:
+		if msg.to != p {
+			return nil
+		}
+		switch {
+		case msg.err != nil:
+			p.err = msg.err
+		case !msg.ok:
+			p.err = fmt.Errorf("event #%d is no longer stored (pruned by retention?)", p.seq)
+		default:
+			p.rec = &msg.rec
+			p.pretty = prettyJSON(msg.rec.Raw)
+		}
+	case tea.KeyPressMsg:
+		if p.scroll(m, msg) {
+			return nil
+		}
+		switch {
+		case key.Matches(msg, m.keys.Back):
+			m.pop()
+		case key.Matches(msg, m.keys.Copy):
+			if p.rec != nil {
+				return copyEvent(m, p.rec)
+			}
+		}
+	default:
+		p.scroll(m, msg)
+	}
+	return nil
+}
+
+// copyEvent puts the event, exactly as delivered, on the clipboard with OSC 52: the
+// terminal (local or at the far end of SSH) does the copying.
+func copyEvent(m *Model, rec *store.Record) tea.Cmd {
+	line := feed.OneLine(rec.Raw)
+	m.say(fmt.Sprintf("copied event #%d (%s of JSON) to the clipboard", rec.Seq, bytesHuman(int64(len(line)))))
+	return tea.SetClipboard(string(line))
+}
+
+func (p *eventPage) view(m *Model, w, h int) string {
+	st, now := &m.styles, m.data.clock
+	title := fmt.Sprintf("Event #%d", p.seq)
+	var lines []string
+	switch {
+	case p.err != nil:
+		lines = []string{st.Err.Render(" " + p.err.Error())}
+	case p.rec == nil:
+		lines = []string{st.Dim.Render(" loading…")}
+	default:
+		ev := p.rec.Decode()
+		title += " · " + clean(ev.Type)
+		meta := "received " + p.rec.Received.In(now.Location()).Format("2006-01-02 15:04:05.000") + " via " + p.rec.Source.String()
+		if t := ev.Time(); !t.IsZero() {
+			meta += " · event time " + t.In(now.Location()).Format("15:04:05.000") + " · lag " + latency(p.rec.Received.Sub(t))
+		}
+		lines = append(lines, " "+st.Dim.Render(meta), "")
+		for _, l := range p.pretty {
+			// Long values wrap under their key, at spaces where possible.
+			indent := strings.Repeat(" ", len(l)-len(strings.TrimLeft(l, " "))+2)
+			wrapped := strings.Split(ansi.Wrap(colorJSON(st, l), max(w-3-len(indent), 10), ""), "\n")
+			lines = append(lines, " "+wrapped[0])
+			for _, wl := range wrapped[1:] {
+				lines = append(lines, " "+indent+wl)
+			}
+		}
+	}
+	return p.render(m, title, st.Dim.Render(firstKey(m.keys.Copy)+" copy"), lines, w, h)
+}
+
+func (p *eventPage) shortHelp(m *Model) []key.Binding { return textHelp(m, m.keys.Copy) }
+
+// prettyJSON indents raw JSON (as delivered; on failure the raw text) into safe lines.
+func prettyJSON(raw []byte) []string {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
+		buf.Reset()
+		buf.Write(raw)
+	}
+	lines := strings.Split(buf.String(), "\n")
+	for i, l := range lines {
+		lines[i] = feed.Sanitize(l)
+	}
+	return lines
+}
+
+// colorJSON colours one line of indented JSON: keys, strings, numbers, literals.
+func colorJSON(st *Styles, line string) string {
+	var b strings.Builder
+	i := 0
+	for i < len(line) {
+		c := line[i]
+		switch {
+		case c == '"':
+			j := i + 1
+			for j < len(line) && line[j] != '"' {
+				if line[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			j = min(j+1, len(line))
+			s := line[i:j]
+			rest := strings.TrimLeft(line[j:], " ")
+			if strings.HasPrefix(rest, ":") {
+				b.WriteString(st.JSONKey.Render(s))
+			} else {
+				b.WriteString(st.JSONString.Render(s))
+			}
+			i = j
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(line) && strings.IndexByte("+-0123456789.eE", line[j]) >= 0 {
+				j++
+			}
+			b.WriteString(st.JSONNumber.Render(line[i:j]))
+			i = j
+		case strings.HasPrefix(line[i:], "true") || strings.HasPrefix(line[i:], "false"):
+			n := 4
+			if c == 'f' {
+				n = 5
+			}
+			b.WriteString(st.JSONBool.Render(line[i : i+n]))
+			i += n
+		case strings.HasPrefix(line[i:], "null"):
+			b.WriteString(st.JSONNull.Render("null"))
+			i += 4
+		case strings.IndexByte("{}[]:,", c) >= 0:
+			b.WriteString(st.JSONPunct.Render(string(c)))
+			i++
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
+}

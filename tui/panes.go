@@ -1,0 +1,274 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"zoomwatch/store/live"
+)
+
+var meetingCols = []column{
+	{min: 1, max: 1},                         // recording / uncertain mark
+	{min: 12, weight: 4},                     // topic
+	{min: 7, max: 24, weight: 2, drop: 2},    // host
+	{min: 11, max: 13, drop: 5},              // meeting number
+	{min: 8, max: 8, drop: 4},                // started
+	{min: 5, max: 7, weight: 1, right: true}, // running
+	{min: 6, max: 7, weight: 1, right: true}, // now/peak
+}
+
+func (d *dashboard) meetingsPane(m *Model, r rect, focused bool) string {
+	st, now := &m.styles, m.data.clock
+	list := d.meetingList(m)
+	inner, rows := r.w-2, listRows(paneMeetings, r)
+	widths := colWidths(meetingCols, inner)
+	running := "Running"
+	if widths[5] < len(running) {
+		running = "Up"
+	}
+	lines := []string{st.Dim.Render(row(meetingCols, widths,
+		cell{text: ""}, cell{text: "Topic"}, cell{text: "Host"}, cell{text: "Meeting"}, cell{text: "Started"},
+		cell{text: running}, cell{text: "Now/Pk"}))}
+	s := scroller{offset: d.offsets[paneMeetings], cursor: indexOf(len(list), func(i int) bool { return list[i].Key == d.meetKey })}
+	s.clamp(len(list), rows)
+	uncertain := false
+	for i := s.offset; i < len(list) && i < s.offset+rows; i++ {
+		mt := list[i]
+		mark := cell{text: " "}
+		switch {
+		case mt.Recording:
+			mark = cell{text: "●", style: &st.Rec}
+		case mt.Uncertain != "":
+			mark = cell{text: "?", style: &st.Warn}
+			uncertain = true
+		}
+		host := cell{text: clean(mt.HostName)}
+		if mt.HostName == "" {
+			host = cell{text: clean(mt.HostID), style: &st.Dim} // the name comes with the host's join
+		}
+		topic := mt.Topic
+		if topic == "" {
+			topic = "(meeting " + mt.ID + ")"
+		}
+		// Without its meeting.started (joined mid-meeting, or lost in a gap) the start is
+		// only a bound: it began at the latest then, and has run at least this long.
+		started, running := clock(mt.Start, now), human(now.Sub(mt.Start))
+		if !mt.StartSeen {
+			started, running = "≤"+started[:5], "≥"+running
+		}
+		line := row(meetingCols, widths, mark, cell{text: clean(topic)}, host,
+			cell{text: mt.ID}, cell{text: started}, cell{text: running},
+			cell{text: fmt.Sprintf("%d/%d", len(mt.Participants), mt.Peak)})
+		if focused && i == s.cursor {
+			line = st.Selected.Render(fit(ansiStrip(line), inner))
+		}
+		lines = append(lines, line)
+	}
+	if len(list) == 0 {
+		lines = append(lines, st.Dim.Render(d.emptyText(m, "No active meetings")))
+	}
+	title := fmt.Sprintf("%s (%d)", paneNames[paneMeetings], len(list))
+	info := ""
+	if d.sortBy != sortRunning {
+		info = st.Dim.Render(sortNames[d.sortBy])
+	}
+	if d.query != "" {
+		info = st.Warn.Render("filter: " + d.query)
+	}
+	foot := position(s.offset, rows, len(list))
+	if uncertain {
+		foot = strings.TrimPrefix(foot+" · ? = unsure after a gap", " · ")
+	}
+	return st.box(title, info, foot, lines, r.w, r.h, focused)
+}
+
+// emptyText says why a list is empty: still loading, filtered out, or really nothing.
+func (d *dashboard) emptyText(m *Model, nothing string) string {
+	switch {
+	case !m.data.loaded:
+		return " loading…"
+	case d.query != "":
+		return " nothing matches the filter"
+	}
+	return " " + nothing
+}
+
+var joinCols = []column{
+	{min: 8, max: 8},              // time
+	{min: 1, max: 1},              // + / −
+	{min: 8, max: 32, weight: 3},  // name
+	{min: 8, weight: 3},           // → meeting
+	{min: 10, weight: 2, drop: 2}, // leave reason
+}
+
+func (d *dashboard) joinsPane(m *Model, r rect, focused bool) string {
+	st, now := &m.styles, m.data.clock
+	rows := d.joinList(m)
+	inner, h := r.w-2, listRows(paneJoins, r)
+	widths := colWidths(joinCols, inner)
+	sel := d.joinIndex(rows)
+	s := scroller{offset: d.offsets[paneJoins], cursor: sel}
+	if d.follow {
+		s.offset = len(rows) - h
+	}
+	s.clamp(len(rows), h)
+	var lines []string
+	for i := s.offset; i < len(rows) && i < s.offset+h; i++ {
+		jr := &rows[i]
+		sign, arrow := cell{text: "+", style: &st.Join}, "→ "
+		if !jr.join {
+			sign, arrow = cell{text: "−", style: &st.Leave}, "← "
+		}
+		line := row(joinCols, widths, cell{text: clock(jr.at, now), style: &st.Dim}, sign,
+			cell{text: jr.name}, cell{text: arrow + jr.meeting}, cell{text: jr.reason, style: &st.Dim})
+		if focused && i == s.cursor && !d.follow {
+			line = st.Selected.Render(fit(ansiStrip(line), inner))
+		}
+		lines = append(lines, line)
+	}
+	if len(rows) == 0 {
+		lines = append(lines, st.Dim.Render(d.emptyText(m, "No joins or leaves yet")))
+	}
+	info := st.OK.Render("● following")
+	if !d.follow {
+		// The longest wording that fits the top edge: the count and the way back matter most.
+		room := inner - width(paneNames[paneJoins]) - 7
+		newRows, resume := "", firstKey(m.keys.Follow)+" follow"
+		if d.unseen > 0 {
+			newRows = count(d.unseen) + " new · "
+		}
+		for _, v := range []string{"⏸ paused · " + newRows + resume, "⏸ " + newRows + resume, "⏸ " + strings.TrimSuffix(newRows, " · "), "⏸"} {
+			if width(v) <= room || v == "⏸" {
+				info = st.Warn.Render(strings.TrimSpace(v))
+				break
+			}
+		}
+	}
+	if d.query != "" {
+		info = st.Warn.Render("filter: "+d.query) + " " + info
+	}
+	return st.box(paneNames[paneJoins], info, position(s.offset, h, len(rows)), lines, r.w, r.h, focused)
+}
+
+var recCols = []column{
+	{min: 1, max: 1},                                   // status glyph
+	{min: 10, weight: 3},                               // topic
+	{min: 10, max: 12},                                 // state: REC 12m / paused / processing / size
+	{min: 6, max: 6, right: true, drop: 4},             // length
+	{min: 10, max: 30, weight: 2, drop: 5},             // files
+	{min: 2, max: 2},                                   // transcript ready: ✓
+	{min: 7, max: 11, weight: 1, right: true, drop: 2}, // download token
+}
+
+func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
+	st, now := &m.styles, m.data.clock
+	list := d.recList(m)
+	inner, rows := r.w-2, listRows(paneRecordings, r)
+	widths := colWidths(recCols, inner)
+	lines := []string{st.Dim.Render(row(recCols, widths, cell{text: ""}, cell{text: "Topic"},
+		cell{text: "State"}, cell{text: "Length"}, cell{text: "Files"}, cell{text: "Tx"}, cell{text: "Download"}))}
+	s := scroller{offset: d.offsets[paneRecordings], cursor: indexOf(len(list), func(i int) bool { return list[i].Key == d.recKey })}
+	s.clamp(len(list), rows)
+	for i := s.offset; i < len(list) && i < s.offset+rows; i++ {
+		rc := list[i]
+		glyph, state := recState(rc, now)
+		gs := &st.OK
+		switch rc.Status {
+		case live.RecInProgress:
+			gs = &st.Rec
+		case live.RecPaused, live.RecProcessing:
+			gs = &st.Warn
+		}
+		tx := ""
+		if !rc.Transcript.IsZero() {
+			tx = "✓"
+		}
+		topic := rc.Topic
+		if topic == "" {
+			topic = "(meeting " + rc.MeetingID + ")"
+		}
+		line := row(recCols, widths, cell{text: glyph, style: gs}, cell{text: clean(topic)},
+			cell{text: state}, cell{text: recLength(rc, now)}, cell{text: fileTypes(rc.Files)},
+			cell{text: tx, style: &st.OK}, cell{text: downloadLeft(rc, now, widths[6] >= 11)})
+		if focused && i == s.cursor {
+			line = st.Selected.Render(fit(ansiStrip(line), inner))
+		}
+		lines = append(lines, line)
+	}
+	if len(list) == 0 {
+		lines = append(lines, st.Dim.Render(d.emptyText(m, "No recordings in the last 48h")))
+	}
+	title := fmt.Sprintf("%s (%d)", paneNames[paneRecordings], len(list))
+	return st.box(title, "", position(s.offset, rows, len(list)), lines, r.w, r.h, focused)
+}
+
+// recState is a recording's status glyph and its short state: "REC 12m", "paused",
+// "processing", or the size once completed.
+func recState(rc *live.Recording, now time.Time) (glyph, state string) {
+	switch rc.Status {
+	case live.RecInProgress:
+		s := "REC"
+		if !rc.Started.IsZero() {
+			s += " " + human(now.Sub(rc.Started))
+		}
+		return "●", s
+	case live.RecPaused:
+		return "‖", "paused"
+	case live.RecProcessing:
+		return "…", "processing"
+	}
+	size := rc.TotalSize
+	if size == 0 {
+		for _, f := range rc.Files {
+			size += f.Size
+		}
+	}
+	return "✓", bytesHuman(size)
+}
+
+func recLength(rc *live.Recording, now time.Time) string {
+	if rc.Duration > 0 {
+		return human(time.Duration(rc.Duration) * time.Minute)
+	}
+	if rc.Status == live.RecInProgress && !rc.Started.IsZero() {
+		return human(now.Sub(rc.Started))
+	}
+	return ""
+}
+
+// fileTypes lists the distinct file types: "MP4 M4A TRANSCRIPT".
+func fileTypes(files []live.File) string {
+	var types []string
+	for _, f := range files {
+		t := f.FileType
+		if t == "" {
+			t = f.Extension
+		}
+		if t = clean(strings.ToUpper(t)); t != "" && !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	return strings.Join(types, " ")
+}
+
+// downloadLeft is the time left on the 24 h download token.
+func downloadLeft(rc *live.Recording, now time.Time, long bool) string {
+	switch {
+	case rc.DownloadExpires.IsZero():
+		return ""
+	case !now.Before(rc.DownloadExpires):
+		return "expired"
+	case long:
+		return human(rc.DownloadExpires.Sub(now)) + " left"
+	}
+	return human(rc.DownloadExpires.Sub(now))
+}
+
+func firstKey(b interface{ Keys() []string }) string {
+	if ks := b.Keys(); len(ks) > 0 {
+		return ks[0]
+	}
+	return ""
+}

@@ -1,0 +1,233 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"zoomwatch/feed"
+)
+
+// clean makes untrusted text safe and predictable to lay out: feed.Sanitize removes control
+// characters, and the code points on which terminals disagree about width (zero-width
+// joiners, variation selectors, skin-tone modifiers) are dropped, so that grapheme-width and
+// wcwidth terminals both keep columns aligned. "👩‍💻" shows as "👩💻": the same people, the
+// same width everywhere.
+func clean(s string) string {
+	s = feed.Sanitize(s)
+	if !needsWidthFix(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if !widthUnstable(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func needsWidthFix(s string) bool {
+	for _, r := range s {
+		if widthUnstable(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func widthUnstable(r rune) bool {
+	return r == 0x200D || (r >= 0xFE00 && r <= 0xFE0F) || (r >= 0x1F3FB && r <= 0x1F3FF) ||
+		(r >= 0xE0020 && r <= 0xE007F)
+}
+
+// ansiStrip removes styling, so that a selected row can be drawn in one style.
+func ansiStrip(s string) string { return ansi.Strip(s) }
+
+// width is the display width in cells (ANSI sequences ignored).
+func width(s string) int { return ansi.StringWidth(s) }
+
+// trunc cuts s to at most w cells, marking the cut with "…".
+func trunc(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if width(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+// fit returns s cut or padded with spaces to exactly w cells.
+func fit(s string, w int) string {
+	s = trunc(s, w)
+	if n := width(s); n < w {
+		s += strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// fitLeft is fit aligned right.
+func fitLeft(s string, w int) string {
+	s = trunc(s, w)
+	if n := width(s); n < w {
+		s = strings.Repeat(" ", w-n) + s
+	}
+	return s
+}
+
+// human formats an elapsed time compactly: 0s, 45s, 12m, 2h13m, 3d4h.
+func human(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s"
+	case d < time.Hour:
+		m, s := int(d/time.Minute), int(d%time.Minute/time.Second)
+		if s == 0 || m >= 10 {
+			return strconv.Itoa(m) + "m"
+		}
+		return fmt.Sprintf("%dm%02ds", m, s)
+	case d < 48*time.Hour:
+		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+		return fmt.Sprintf("%dh%02dm", h, m)
+	}
+	days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+	return fmt.Sprintf("%dd%dh", days, h)
+}
+
+// exact is a duration for gap lengths: seconds precision, "1m45s".
+func exact(d time.Duration) string {
+	if d < time.Second {
+		return latency(d)
+	}
+	return d.Truncate(time.Second).String()
+}
+
+// latency formats a lag: 180ms, 2.1s, 3m.
+func latency(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-" + latency(-d)
+	case d < time.Second:
+		return strconv.Itoa(int(d/time.Millisecond)) + "ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+	}
+	return human(d)
+}
+
+// ago says how long ago t was, relative to now; "never" for the zero time.
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	if d < time.Second {
+		return "just now"
+	}
+	return human(d) + " ago"
+}
+
+// bytesHuman formats a size: 312 MB, 4.2 GB, 812 KB.
+func bytesHuman(n int64) string {
+	const k = 1000
+	switch {
+	case n >= k*k*k:
+		return strconv.FormatFloat(float64(n)/(k*k*k), 'f', 1, 64) + " GB"
+	case n >= k*k:
+		return strconv.FormatFloat(float64(n)/(k*k), 'f', 1, 64) + " MB"
+	case n >= k:
+		return strconv.Itoa(int(n/k)) + " KB"
+	}
+	return strconv.FormatInt(n, 10) + " B"
+}
+
+// count formats an integer with thousands separators.
+func count[T ~int | ~int64 | ~uint64](n T) string {
+	s := strconv.FormatInt(int64(n), 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+// plural is "1 reconnect" / "3 reconnects".
+func plural[T ~int | ~uint64](n T, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return count(n) + " " + word + "s"
+}
+
+var sparkRunes = []rune("▁▂▃▄▅▆▇█")
+
+// sparkline draws values scaled to their maximum; zero is the lowest bar, so an idle minute
+// still shows as a baseline.
+func sparkline(vals []int) string {
+	peak := 0
+	for _, v := range vals {
+		peak = max(peak, v)
+	}
+	rs := make([]rune, len(vals))
+	for i, v := range vals {
+		idx := 0
+		if peak > 0 && v > 0 {
+			idx = 1 + v*(len(sparkRunes)-2)/peak
+		}
+		rs[i] = sparkRunes[idx]
+	}
+	return string(rs)
+}
+
+// clock formats t in the viewer's zone (the zone of now).
+func clock(t, now time.Time) string {
+	if t.IsZero() {
+		return "--:--:--"
+	}
+	return t.In(now.Location()).Format("15:04:05")
+}
+
+// stamp formats t with its date when it is not today.
+func stamp(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	t = t.In(now.Location())
+	if sameDay(t, now) {
+		return t.Format("15:04:05")
+	}
+	return t.Format("Jan 02 15:04")
+}
+
+func sameDay(a, b time.Time) bool {
+	y1, m1, d1 := a.Date()
+	y2, m2, d2 := b.Date()
+	return y1 == y2 && m1 == m2 && d1 == d2
+}
+
+// rule draws a label centred on a line of ─ exactly w cells wide.
+func rule(label string, w int) string {
+	label = trunc(label, max(w-4, 1))
+	n := w - width(label) - 2
+	if n < 2 {
+		return fit(label, w)
+	}
+	return strings.Repeat("─", 2) + " " + label + " " + strings.Repeat("─", max(n-2, 0))
+}
