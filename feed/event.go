@@ -341,18 +341,18 @@ func (e *Event) Identity() Identity {
 	return id
 }
 
-// payloadBytes returns the raw "payload" value, compacted so that formatting does not matter;
-// the whole raw event if it cannot be found.
+// payloadBytes returns the raw "payload" value (the whole event if it has none), compacted
+// so that formatting does not matter.
 func payloadBytes(raw []byte) []byte {
 	var m struct {
 		Payload json.RawMessage `json:"payload"`
 	}
-	if json.Unmarshal(raw, &m) != nil || len(m.Payload) == 0 {
-		return raw
+	if json.Unmarshal(raw, &m) == nil && len(m.Payload) > 0 {
+		raw = m.Payload
 	}
 	var buf bytes.Buffer
-	if json.Compact(&buf, m.Payload) != nil {
-		return m.Payload
+	if json.Compact(&buf, raw) != nil {
+		return raw
 	}
 	return buf.Bytes()
 }
@@ -401,13 +401,24 @@ func (e *Event) Summary() string {
 // meeting.") into its reason part.
 func CleanReason(s string) string {
 	s = strings.ReplaceAll(s, "<br>", " ")
-	if i := strings.LastIndex(strings.ToLower(s), "reason"); i >= 0 {
+	if i := lastIndexFold(s, "reason"); i >= 0 {
 		r := strings.TrimLeft(s[i+len("reason"):], " :")
 		if r != "" {
 			s = r
 		}
 	}
 	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "."))
+}
+
+// lastIndexFold is strings.LastIndex ignoring ASCII case, with offsets into s itself
+// (lower-casing first would shift them: "İ" is shorter lower-cased).
+func lastIndexFold(s, sub string) int {
+	for i := len(s) - len(sub); i >= 0; i-- {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Sanitize makes arbitrary bytes safe to show on a terminal: invalid UTF-8 and control

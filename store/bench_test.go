@@ -11,11 +11,11 @@ import (
 	"zoomwatch/feed/sim"
 )
 
-// benchEvents makes n decoded events from the simulator's generator: a realistic account at
-// a high rate (thousands of meetings starting and ending, people joining, leaving and
-// rejoining, recordings), distinct identities throughout.
+// benchEvents makes n decoded events from the simulator's generator: a busy account (200
+// events/s of virtual time: about a thousand meetings at once, starting and ending, people
+// joining, leaving and rejoining, recordings), distinct identities throughout.
 func benchEvents(tb testing.TB, n int) []feed.Item {
-	g := sim.NewGenerator(1, t0, 50_000)
+	g := sim.NewGenerator(1, t0, 200)
 	out := make([]feed.Item, n)
 	for i := range out {
 		raw, at := g.Next()

@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"zoomwatch/internal/jsonw"
 	"zoomwatch/store/live"
 )
 
@@ -37,6 +38,58 @@ type personRecord struct {
 	Present  *live.Participant `json:"present,omitempty"` // nil once they left
 	LeftTS   int64             `json:"left_ts,omitempty"`
 	Sessions []live.Session    `json:"sessions,omitempty"`
+}
+
+// appendJSON writes the record as encoding/json would (loadLive reads it with json.Unmarshal)
+// but without reflection: one is written for every join and leave.
+func (r personRecord) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if p := r.Present; p != nil {
+		b = append(jsonw.Key(b, "present"), '{')
+		b = jsonw.StrField(b, "key", p.Key)
+		b = jsonw.StrField(b, "name", p.Name)
+		if p.Email != "" {
+			b = jsonw.StrField(b, "email", p.Email)
+		}
+		if p.UserID != "" {
+			b = jsonw.StrField(b, "user_id", p.UserID)
+		}
+		b = jsonw.TimeNanoField(b, "joined", p.Joined)
+		b = jsonw.IntField(b, "last_ts", p.LastTS)
+		if p.Rejoins != 0 {
+			b = jsonw.IntField(b, "rejoins", int64(p.Rejoins))
+		}
+		if p.Uncertain {
+			b = jsonw.BoolField(b, "uncertain", true)
+		}
+		b = append(b, '}')
+	}
+	if r.LeftTS != 0 {
+		b = jsonw.IntField(b, "left_ts", r.LeftTS)
+	}
+	if len(r.Sessions) > 0 {
+		b = append(jsonw.Key(b, "sessions"), '[')
+		for i, se := range r.Sessions {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = jsonw.StrField(b, "key", se.Key)
+			b = jsonw.StrField(b, "name", se.Name)
+			if !se.Join.IsZero() {
+				b = jsonw.TimeNanoField(b, "join", se.Join)
+			}
+			if !se.Leave.IsZero() {
+				b = jsonw.TimeNanoField(b, "leave", se.Leave)
+			}
+			if se.Reason != "" {
+				b = jsonw.StrField(b, "reason", se.Reason)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 func personKey(meeting, pk string) []byte {
@@ -109,11 +162,7 @@ func saveLive(tx *bolt.Tx, st *live.State) error {
 		}
 		for _, pk := range pks {
 			rec := personRecord{Present: m.Participants[pk], LeftTS: m.Left[pk], Sessions: want[pk]}
-			v, err := json.Marshal(rec)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(personKey(mk, pk), v); err != nil {
+			if err := b.Put(personKey(mk, pk), rec.appendJSON(nil)); err != nil {
 				return err
 			}
 		}

@@ -292,7 +292,12 @@ func (s *Store) candidates(r *reader, q Query) seqSource {
 	tx := r.events.Tx()
 	switch {
 	case q.Meeting != "":
-		return newIndexSource(tx.Bucket(bMeeting), meetingHash(q.Meeting), q.Cursor, q.Oldest)
+		key := q.Meeting
+		if b := tx.Bucket(bUUIDs); b != nil && b.Get([]byte(key)) != nil {
+			num := b.Get([]byte(key))
+			key = string(num) // an occurrence: its events are filed under the meeting number
+		}
+		return newIndexSource(tx.Bucket(bMeeting), meetingHash(key), q.Cursor, q.Oldest)
 	case len(q.Types) > 0:
 		codes := s.types.match(q.Types)
 		srcs := make([]seqSource, 0, len(codes))

@@ -87,7 +87,7 @@ func (c *txCtx) deleteBlock(b *block, types *typeTable) error {
 				return err
 			}
 		}
-		for _, k := range meetingKeys(ev) {
+		if k := meetingIndexKey(ev); k != "" {
 			if err := c.meeting.Delete(meetingKey(k, r.Seq)); err != nil {
 				return err
 			}

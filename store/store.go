@@ -33,16 +33,17 @@ const formatName = "zoomwatch-events"
 
 var (
 	bMeta    = []byte("meta")
-	bEvents  = []byte("events")  // block first seq → event block
-	bDedupe  = []byte("dedupe")  // event_ts(8) + identity hash(8) → seq; doubles as the time index
-	bType    = []byte("ix_type") // type code(2) + seq(8)
-	bMeeting = []byte("ix_meeting")
-	bTypes   = []byte("types") // event type name → code(2)
-	bLog     = []byte("log")   // after-seq(8) + log seq(8) → LogEntry JSON
-	bGaps    = []byte("gaps")  // from unix ns(8) + log seq(8) → Gap JSON
-	bLive    = []byte("live")  // derived live state (store/live), see livepersist.go
+	bEvents  = []byte("events")     // block first seq → event block
+	bDedupe  = []byte("dedupe")     // event_ts(8) + identity hash(8) → seq; doubles as the time index
+	bType    = []byte("ix_type")    // type code(2) + seq(8)
+	bMeeting = []byte("ix_meeting") // hash(meeting number, else uuid)(8) + seq(8)
+	bUUIDs   = []byte("uuids")      // meeting occurrence uuid → meeting number
+	bTypes   = []byte("types")      // event type name → code(2)
+	bLog     = []byte("log")        // after-seq(8) + log seq(8) → LogEntry JSON
+	bGaps    = []byte("gaps")       // from unix ns(8) + log seq(8) → Gap JSON
+	bLive    = []byte("live")       // derived live state (store/live), see livepersist.go
 
-	allBuckets = [][]byte{bMeta, bEvents, bDedupe, bType, bMeeting, bTypes, bLog, bGaps, bLive}
+	allBuckets = [][]byte{bMeta, bEvents, bDedupe, bType, bMeeting, bUUIDs, bTypes, bLog, bGaps, bLive}
 
 	kFormat  = []byte("format")
 	kSchema  = []byte("schema")

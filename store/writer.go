@@ -136,6 +136,7 @@ type writer struct {
 	dropGap       *Gap    // events dropped while the disk failed, recorded once it recovers
 	retry         time.Duration
 	batchIDs      map[feed.Identity]struct{}
+	uuidsSeen     map[string]struct{} // occurrences already mapped to their number
 	lastAliveSave time.Time
 	lastHousekeep time.Time
 	pruneMore     bool
@@ -147,11 +148,12 @@ type writer struct {
 
 func newWriter(s *Store) *writer {
 	w := &writer{
-		s:        s,
-		in:       make(chan input, 16384),
-		quit:     make(chan struct{}),
-		done:     make(chan struct{}),
-		batchIDs: map[feed.Identity]struct{}{},
+		s:         s,
+		in:        make(chan input, 16384),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		batchIDs:  map[feed.Identity]struct{}{},
+		uuidsSeen: map[string]struct{}{},
 	}
 	w.health.Storing = true
 	_ = s.db.View(func(tx *bolt.Tx) error {
@@ -440,6 +442,9 @@ func (w *writer) commit(batch []input) error {
 		s.liveMu.Lock()
 		defer s.liveMu.Unlock()
 		c := newTxCtx(tx)
+		n := len(batch)
+		c.dedupeKV, c.typKeys, c.mKeys = make([]kv, 0, n), make([][]byte, 0, n), make([][]byte, 0, n)
+		pub.Records = make([]Record, 0, n)
 		clear(w.batchIDs)
 		if w.dropGap != nil {
 			g := *w.dropGap
@@ -553,21 +558,23 @@ func (w *writer) reloadLive() {
 // txCtx holds the buckets of one write transaction, the blocks it changed and the index
 // entries it will add.
 type txCtx struct {
-	tx                                     *bolt.Tx
-	events, dedupe, typ, meeting, log, gap *bolt.Bucket
-	dirty                                  []*block
+	tx                                            *bolt.Tx
+	events, dedupe, typ, meeting, uuids, log, gap *bolt.Bucket
+	dirty                                         []*block
 	// Index entries are put in key order at the end of the batch: consecutive puts then land
 	// in the same B-tree leaves, which bbolt keeps materialised for the transaction.
-	dedupeKV       []kv
-	typKeys, mKeys [][]byte
+	dedupeKV, uuidKV []kv
+	typKeys, mKeys   [][]byte
 }
 
 type kv struct{ k, v []byte }
 
 func newTxCtx(tx *bolt.Tx) *txCtx {
 	c := &txCtx{tx: tx, events: tx.Bucket(bEvents), dedupe: tx.Bucket(bDedupe), typ: tx.Bucket(bType),
-		meeting: tx.Bucket(bMeeting), log: tx.Bucket(bLog), gap: tx.Bucket(bGaps)}
-	c.events.FillPercent = 1 // append-only: full pages
+		meeting: tx.Bucket(bMeeting), uuids: tx.Bucket(bUUIDs), log: tx.Bucket(bLog), gap: tx.Bucket(bGaps)}
+	// Keys that mostly arrive in order fill their pages instead of splitting them in half.
+	c.events.FillPercent = 1
+	c.dedupe.FillPercent = 0.95
 	c.typ.FillPercent = 0.9
 	return c
 }
@@ -585,10 +592,15 @@ func (c *txCtx) flush() error {
 			return err
 		}
 	}
-	slices.SortFunc(c.dedupeKV, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
-	for _, e := range c.dedupeKV {
-		if err := c.dedupe.Put(e.k, e.v); err != nil {
-			return err
+	for _, ix := range []struct {
+		b   *bolt.Bucket
+		kvs []kv
+	}{{c.dedupe, c.dedupeKV}, {c.uuids, c.uuidKV}} {
+		slices.SortFunc(ix.kvs, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+		for _, e := range ix.kvs {
+			if err := ix.b.Put(e.k, e.v); err != nil {
+				return err
+			}
 		}
 	}
 	for _, ix := range []struct {
@@ -633,8 +645,11 @@ func (w *writer) addEvent(c *txCtx, pub *Batch, in *input) (bool, error) {
 		return false, err
 	}
 	c.typKeys = append(c.typKeys, typeKey(code, seq))
-	for _, k := range meetingKeys(ev) {
+	if k := meetingIndexKey(ev); k != "" {
 		c.mKeys = append(c.mKeys, meetingKey(k, seq))
+		if o := &ev.Payload.Object; o.UUID != "" && o.ID != "" && !w.knownUUID(o.UUID) {
+			c.uuidKV = append(c.uuidKV, kv{[]byte(o.UUID), []byte(o.ID)})
+		}
 	}
 	w.counts.Events++
 	if in.tally != nil {
@@ -644,21 +659,18 @@ func (w *writer) addEvent(c *txCtx, pub *Batch, in *input) (bool, error) {
 	return w.s.state.Apply(ev), nil
 }
 
-// meetingKeys are the names the meeting index files an event under: its uuid and its number.
-func meetingKeys(ev *feed.Event) []string {
+// meetingIndexKey is the name the meeting index files an event under: the meeting's number
+// when it has one (what people search for, and shared by a recurring meeting's occurrences;
+// the uuid of an occurrence maps to it through the uuids bucket), else its uuid.
+func meetingIndexKey(ev *feed.Event) string {
 	if !ev.IsMeetingLike() {
-		return nil
+		return ""
 	}
 	o := &ev.Payload.Object
-	switch {
-	case o.UUID != "" && o.ID != "" && string(o.ID) != o.UUID:
-		return []string{o.UUID, string(o.ID)}
-	case o.UUID != "":
-		return []string{o.UUID}
-	case o.ID != "":
-		return []string{string(o.ID)}
+	if o.ID != "" {
+		return string(o.ID)
 	}
-	return nil
+	return o.UUID
 }
 
 func typeKey(code uint16, seq uint64) []byte {
@@ -677,6 +689,19 @@ func meetingHash(key string) []byte {
 
 func meetingKey(key string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(meetingHash(key), seq)
+}
+
+// knownUUID reports whether the uuid → number mapping was already written (recently; a
+// repeat Put of the same mapping is harmless), and remembers it.
+func (w *writer) knownUUID(uuid string) bool {
+	if _, ok := w.uuidsSeen[uuid]; ok {
+		return true
+	}
+	if len(w.uuidsSeen) >= 50_000 {
+		clear(w.uuidsSeen)
+	}
+	w.uuidsSeen[uuid] = struct{}{}
+	return false
 }
 
 func (w *writer) lastSeq(c *txCtx) uint64 { return c.events.Sequence() }

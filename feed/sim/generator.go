@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"zoomwatch/internal/jsonw"
 )
 
 // Event types the generator produces.
@@ -326,83 +328,83 @@ func (g *Generator) due(p pending) {
 // render writes an event's JSON in the shapes of Zoom's samples (PROTOCOL.md §4).
 func (g *Generator) render(p pending) []byte {
 	b := append(g.buf[:0], `{"event":`...)
-	b = appendString(b, p.kind)
-	b = intField(b, "event_ts", g.now.UnixMilli())
+	b = jsonw.String(b, p.kind)
+	b = jsonw.IntField(b, "event_ts", g.now.UnixMilli())
 	if p.kind == evRecordingCompleted || p.kind == evTranscriptCompleted {
-		b = strField(b, "download_token", jwtLike(g.rng, 96))
+		b = jsonw.StrField(b, "download_token", jwtLike(g.rng, 96))
 	}
-	b = append(key(b, "payload"), '{')
-	b = strField(b, "account_id", g.account)
+	b = append(jsonw.Key(b, "payload"), '{')
+	b = jsonw.StrField(b, "account_id", g.account)
 	m := p.m
 	switch p.kind {
 	case evMeetingStarted:
-		b = append(key(b, "object"), '{')
+		b = append(jsonw.Key(b, "object"), '{')
 		b = meetingFields(b, m, true)
 	case evMeetingEnded:
-		b = append(key(b, "object"), '{')
+		b = append(jsonw.Key(b, "object"), '{')
 		b = meetingFields(b, m, true)
-		b = timeField(b, "end_time", g.now)
+		b = jsonw.TimeField(b, "end_time", g.now)
 	case evJoined, evLeft:
-		b = append(key(b, "object"), '{')
+		b = append(jsonw.Key(b, "object"), '{')
 		b = meetingFields(b, m, true)
 		b = g.participant(b, p)
 	case evMeetingCreated, evMeetingDeleted:
 		b = operator(b, m.host)
-		b = strField(b, "operation", "single")
-		b = append(key(b, "object"), '{')
+		b = jsonw.StrField(b, "operation", "single")
+		b = append(jsonw.Key(b, "object"), '{')
 		b = meetingFields(b, m, false)
 		if p.kind == evMeetingCreated {
-			b = strField(b, "join_url", "https://example.com/j/"+m.numText+"?pwd="+token(g.rng, 32))
-			b = strField(b, "password", m.password)
-			b = append(key(b, "settings"), '{')
-			b = boolField(b, "use_pmi", false)
-			b = strField(b, "alternative_hosts", "")
-			b = boolField(b, "join_before_host", g.rng.IntN(2) == 0)
-			b = intField(b, "jbh_time", 0)
+			b = jsonw.StrField(b, "join_url", "https://example.com/j/"+m.numText+"?pwd="+token(g.rng, 32))
+			b = jsonw.StrField(b, "password", m.password)
+			b = append(jsonw.Key(b, "settings"), '{')
+			b = jsonw.BoolField(b, "use_pmi", false)
+			b = jsonw.StrField(b, "alternative_hosts", "")
+			b = jsonw.BoolField(b, "join_before_host", g.rng.IntN(2) == 0)
+			b = jsonw.IntField(b, "jbh_time", 0)
 			b = append(b, '}')
 		}
 	case evMeetingUpdated:
 		b = operator(b, m.host)
-		b = strField(b, "scope", "single")
-		b = intField(b, "time_stamp", g.now.UnixMilli()-int64(g.rng.IntN(1000)))
-		b = append(key(b, "object"), '{')
-		b = append(key(b, "id"), m.numText...)
-		b = strField(b, "topic", m.topic)
+		b = jsonw.StrField(b, "scope", "single")
+		b = jsonw.IntField(b, "time_stamp", g.now.UnixMilli()-int64(g.rng.IntN(1000)))
+		b = append(jsonw.Key(b, "object"), '{')
+		b = append(jsonw.Key(b, "id"), m.numText...)
+		b = jsonw.StrField(b, "topic", m.topic)
 		b = append(b, '}')
-		b = append(key(b, "old_object"), '{')
-		b = append(key(b, "id"), m.numText...)
-		b = strField(b, "topic", p.oldTopic)
+		b = append(jsonw.Key(b, "old_object"), '{')
+		b = append(jsonw.Key(b, "id"), m.numText...)
+		b = jsonw.StrField(b, "topic", p.oldTopic)
 	case evRecordingStarted, evRecordingStopped:
-		b = append(key(b, "object"), '{')
+		b = append(jsonw.Key(b, "object"), '{')
 		b = recordingFields(b, m, g.account)
-		b = append(key(b, "recording_file"), '{')
-		b = timeField(b, "recording_start", m.recStart)
+		b = append(jsonw.Key(b, "recording_file"), '{')
+		b = jsonw.TimeField(b, "recording_start", m.recStart)
 		if p.kind == evRecordingStopped {
-			b = timeField(b, "recording_end", g.now)
+			b = jsonw.TimeField(b, "recording_end", g.now)
 		} else {
-			b = strField(b, "recording_end", "")
+			b = jsonw.StrField(b, "recording_end", "")
 		}
 		b = append(b, '}')
 	case evRecordingCompleted:
-		b = append(key(b, "object"), '{')
+		b = append(jsonw.Key(b, "object"), '{')
 		b = recordingFields(b, m, g.account)
 		b = recordingFiles(b, g.rng, m, recordingSet(g.rng, m))
 	case evTranscriptCompleted:
-		b = append(key(b, "object"), '{')
+		b = append(jsonw.Key(b, "object"), '{')
 		b = recordingFields(b, m, g.account)
 		b = recordingFiles(b, g.rng, m, []recFile{{"TRANSCRIPT", "VTT", "audio_transcript", int64(2000 + g.rng.IntN(200_000))}})
 	case evUserCreated:
 		h := p.h
-		b = strField(b, "operator", "admin@example.com")
-		b = strField(b, "operator_id", g.hosts[0].id)
-		b = strField(b, "creation_type", "create")
-		b = append(key(b, "object"), '{')
-		b = strField(b, "id", h.id)
-		b = strField(b, "first_name", h.first)
-		b = strField(b, "last_name", h.last)
-		b = strField(b, "display_name", h.name())
-		b = strField(b, "email", h.email)
-		b = intField(b, "type", int64(1+g.rng.IntN(2)))
+		b = jsonw.StrField(b, "operator", "admin@example.com")
+		b = jsonw.StrField(b, "operator_id", g.hosts[0].id)
+		b = jsonw.StrField(b, "creation_type", "create")
+		b = append(jsonw.Key(b, "object"), '{')
+		b = jsonw.StrField(b, "id", h.id)
+		b = jsonw.StrField(b, "first_name", h.first)
+		b = jsonw.StrField(b, "last_name", h.last)
+		b = jsonw.StrField(b, "display_name", h.name())
+		b = jsonw.StrField(b, "email", h.email)
+		b = jsonw.IntField(b, "type", int64(1+g.rng.IntN(2)))
 	}
 	b = append(b, "}}}"...)
 	g.buf = b
@@ -413,51 +415,51 @@ func (g *Generator) render(p pending) []byte {
 // number as a string in meeting.started/ended/participant_* and as a number elsewhere.
 func meetingFields(b []byte, m *meeting, idAsString bool) []byte {
 	if idAsString {
-		b = strField(b, "id", m.numText)
+		b = jsonw.StrField(b, "id", m.numText)
 	} else {
-		b = append(key(b, "id"), m.numText...)
+		b = append(jsonw.Key(b, "id"), m.numText...)
 	}
-	b = strField(b, "uuid", m.uuid)
-	b = strField(b, "host_id", m.host.id)
-	b = strField(b, "topic", m.topic)
-	b = intField(b, "type", m.typ)
-	b = timeField(b, "start_time", m.start)
-	b = strField(b, "timezone", m.timezone)
-	return intField(b, "duration", m.duration)
+	b = jsonw.StrField(b, "uuid", m.uuid)
+	b = jsonw.StrField(b, "host_id", m.host.id)
+	b = jsonw.StrField(b, "topic", m.topic)
+	b = jsonw.IntField(b, "type", m.typ)
+	b = jsonw.TimeField(b, "start_time", m.start)
+	b = jsonw.StrField(b, "timezone", m.timezone)
+	return jsonw.IntField(b, "duration", m.duration)
 }
 
 func operator(b []byte, h *host) []byte {
-	b = strField(b, "operator", h.email)
-	return strField(b, "operator_id", h.id)
+	b = jsonw.StrField(b, "operator", h.email)
+	return jsonw.StrField(b, "operator_id", h.id)
 }
 
 func (g *Generator) participant(b []byte, p pending) []byte {
 	pp := p.p
-	b = append(key(b, "participant"), '{')
-	b = strField(b, "user_id", pp.userID)
-	b = strField(b, "user_name", pp.name)
+	b = append(jsonw.Key(b, "participant"), '{')
+	b = jsonw.StrField(b, "user_id", pp.userID)
+	b = jsonw.StrField(b, "user_name", pp.name)
 	if pp.id != "" {
-		b = strField(b, "id", pp.id)
+		b = jsonw.StrField(b, "id", pp.id)
 	}
-	b = strField(b, "participant_uuid", pp.uuid)
+	b = jsonw.StrField(b, "participant_uuid", pp.uuid)
 	if p.kind == evJoined {
-		b = timeField(b, "join_time", g.now)
+		b = jsonw.TimeField(b, "join_time", g.now)
 	} else {
-		b = timeField(b, "leave_time", g.now)
-		b = strField(b, "leave_reason", pp.name+" left the meeting.<br>Reason: "+p.reason)
+		b = jsonw.TimeField(b, "leave_time", g.now)
+		b = jsonw.StrField(b, "leave_reason", pp.name+" left the meeting.<br>Reason: "+p.reason)
 	}
-	b = strField(b, "email", pp.email)
+	b = jsonw.StrField(b, "email", pp.email)
 	if pp.id != "" {
-		b = strField(b, "participant_user_id", pp.id)
+		b = jsonw.StrField(b, "participant_user_id", pp.id)
 	}
 	return append(b, '}')
 }
 
 func recordingFields(b []byte, m *meeting, account string) []byte {
 	b = meetingFields(b, m, false)
-	b = strField(b, "account_id", account)
-	b = strField(b, "host_email", m.host.email)
-	return strField(b, "password", m.password)
+	b = jsonw.StrField(b, "account_id", account)
+	b = jsonw.StrField(b, "host_email", m.host.email)
+	return jsonw.StrField(b, "password", m.password)
 }
 
 type recFile struct {
@@ -484,10 +486,10 @@ func recordingFiles(b []byte, r *rand.Rand, m *meeting, files []recFile) []byte 
 	for _, f := range files {
 		total += f.size
 	}
-	b = strField(b, "share_url", "https://example.com/rec/share/"+token(r, 40))
-	b = intField(b, "total_size", total)
-	b = intField(b, "recording_count", int64(len(files)))
-	b = append(key(b, "recording_files"), '[')
+	b = jsonw.StrField(b, "share_url", "https://example.com/rec/share/"+token(r, 40))
+	b = jsonw.IntField(b, "total_size", total)
+	b = jsonw.IntField(b, "recording_count", int64(len(files)))
+	b = append(jsonw.Key(b, "recording_files"), '[')
 	for _, f := range files {
 		b = recordingFile(b, r, m, f)
 	}
@@ -499,18 +501,18 @@ func recordingFile(b []byte, r *rand.Rand, m *meeting, f recFile) []byte {
 		b = append(b, ',')
 	}
 	b = append(b, '{')
-	b = strField(b, "id", fileUUID(r))
-	b = strField(b, "meeting_id", m.uuid)
-	b = timeField(b, "recording_start", m.recStart)
-	b = timeField(b, "recording_end", m.end)
-	b = strField(b, "file_type", f.fileType)
-	b = intField(b, "file_size", f.size)
-	b = strField(b, "file_extension", f.ext)
+	b = jsonw.StrField(b, "id", fileUUID(r))
+	b = jsonw.StrField(b, "meeting_id", m.uuid)
+	b = jsonw.TimeField(b, "recording_start", m.recStart)
+	b = jsonw.TimeField(b, "recording_end", m.end)
+	b = jsonw.StrField(b, "file_type", f.fileType)
+	b = jsonw.IntField(b, "file_size", f.size)
+	b = jsonw.StrField(b, "file_extension", f.ext)
 	t := token(r, 48)
-	b = strField(b, "play_url", "https://example.com/rec/play/"+t)
-	b = strField(b, "download_url", "https://example.com/rec/download/"+t)
-	b = strField(b, "status", "completed")
-	b = strField(b, "recording_type", f.recordingType)
+	b = jsonw.StrField(b, "play_url", "https://example.com/rec/play/"+t)
+	b = jsonw.StrField(b, "download_url", "https://example.com/rec/download/"+t)
+	b = jsonw.StrField(b, "status", "completed")
+	b = jsonw.StrField(b, "recording_type", f.recordingType)
 	return append(b, '}')
 }
 
@@ -523,14 +525,14 @@ func oversizeEvent(r *rand.Rand, account string, at time.Time, size int) []byte 
 		password: "314159", recStart: at.Add(-9 * time.Hour)}
 	m.numText = strconv.FormatInt(m.num, 10)
 	b := append([]byte(nil), `{"event":"recording.completed"`...)
-	b = intField(b, "event_ts", at.UnixMilli())
-	b = strField(b, "download_token", jwtLike(r, 96))
-	b = append(key(b, "payload"), '{')
-	b = strField(b, "account_id", account)
-	b = append(key(b, "object"), '{')
+	b = jsonw.IntField(b, "event_ts", at.UnixMilli())
+	b = jsonw.StrField(b, "download_token", jwtLike(r, 96))
+	b = append(jsonw.Key(b, "payload"), '{')
+	b = jsonw.StrField(b, "account_id", account)
+	b = append(jsonw.Key(b, "object"), '{')
 	b = recordingFields(b, m, account)
-	b = strField(b, "share_url", "https://example.com/rec/share/"+token(r, 40))
-	b = append(key(b, "recording_files"), '[')
+	b = jsonw.StrField(b, "share_url", "https://example.com/rec/share/"+token(r, 40))
+	b = append(jsonw.Key(b, "recording_files"), '[')
 	kinds := []recFile{{"MP4", "MP4", "shared_screen_with_speaker_view", 0}, {"M4A", "M4A", "audio_only", 0},
 		{"TRANSCRIPT", "VTT", "audio_transcript", 0}, {"CHAT", "TXT", "chat_file", 0}}
 	var total, count int64
@@ -542,8 +544,8 @@ func oversizeEvent(r *rand.Rand, account string, at time.Time, size int) []byte 
 		b = recordingFile(b, r, m, f)
 	}
 	b = append(b, ']')
-	b = intField(b, "total_size", total)
-	b = intField(b, "recording_count", count)
+	b = jsonw.IntField(b, "total_size", total)
+	b = jsonw.IntField(b, "recording_count", count)
 	return append(b, "}}}"...)
 }
 

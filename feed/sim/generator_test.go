@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/jsonw"
 )
 
 var testStart = time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
@@ -231,7 +232,7 @@ func TestOversizeEvent(t *testing.T) {
 func TestAppendString(t *testing.T) {
 	for _, s := range []string{"plain", `"quoted" \ back`, "tab\tnew\nline\x01", "芳 Zoë 🚀", "bad \xff utf8", "<br>&"} {
 		var got string
-		if err := json.Unmarshal(appendString(nil, s), &got); err != nil {
+		if err := json.Unmarshal(jsonw.String(nil, s), &got); err != nil {
 			t.Fatalf("%q: %v", s, err)
 		}
 		if want := strings.ToValidUTF8(s, "\uFFFD"); got != want {
@@ -240,7 +241,7 @@ func TestAppendString(t *testing.T) {
 	}
 	raw := []byte(`{"a":"x \"y\" \\ 芳"}`)
 	var content string
-	if err := json.Unmarshal(appendJSONText(nil, raw), &content); err != nil || content != string(raw) {
+	if err := json.Unmarshal(jsonw.JSONText(nil, raw), &content); err != nil || content != string(raw) {
 		t.Errorf("appendJSONText round trip: %q, %v", content, err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"zoomwatch/internal/jsonw"
 )
 
 const (
@@ -30,7 +32,7 @@ var heartbeatReply = []byte(`{"module":"heartbeat","success":true,"content":"liv
 
 func buildConnectionFrame(success bool, content string) []byte {
 	b := strconv.AppendBool([]byte(`{"module":"build_connection","success":`), success)
-	b = strField(b, "content", content)
+	b = jsonw.StrField(b, "content", content)
 	return append(b, `,"header":{}}`...)
 }
 
@@ -239,7 +241,7 @@ func (l *link) sendEvent(raw []byte) bool {
 		return false
 	}
 	b := append(l.buf[:0], `{"module":"message","success":true,"content":`...)
-	b = appendJSONText(b, raw)
+	b = jsonw.JSONText(b, raw)
 	if l.s.opts.StampFrames {
 		b = append(b, `,"header":{"sim_sent_ns":`...)
 		b = strconv.AppendInt(b, time.Now().UnixNano(), 10)

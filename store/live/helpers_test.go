@@ -376,6 +376,16 @@ func keys(ps ...person) []string {
 	return ks
 }
 
+// snapHost is the host name viewers see for a meeting.
+func snapHost(t *testing.T, s *State, m mref) string {
+	t.Helper()
+	got := s.Snapshot().Meeting(m.uuid)
+	if got == nil {
+		t.Fatalf("meeting %s not in the snapshot", m.uuid)
+	}
+	return got.HostName
+}
+
 func mustMeeting(t *testing.T, s *State, m mref) *Meeting {
 	t.Helper()
 	got := s.Meetings[m.uuid]

@@ -78,6 +78,8 @@ type Meeting struct {
 	// than it clears Uncertain, and a join newer than it clears the participant's.
 	Uncertain      string `json:"uncertain,omitempty"`
 	UncertainUntil int64  `json:"uncertain_until,omitempty"`
+
+	stays map[string]int // sessions per participant key; see stayCount
 }
 
 // Participant is someone in a meeting now.
@@ -399,11 +401,7 @@ func (s *State) joined(ev *feed.Event) bool {
 		// Seen in an event from before the last gap ended: they may have left unseen.
 		Uncertain: ts <= m.UncertainUntil}
 	if _, before := m.Left[pk]; before {
-		for _, se := range m.Sessions {
-			if se.Key == pk {
-				np.Rejoins++
-			}
-		}
+		np.Rejoins = m.stayCount(pk)
 	}
 	m.Participants[pk] = np
 	m.Joins++
@@ -477,6 +475,7 @@ func (s *State) completeSession(m *Meeting, pk string, joined time.Time) bool {
 	se := m.Sessions[best]
 	se.Join = joined
 	m.Sessions = slices.Delete(m.Sessions, best, best+1)
+	m.countStay(pk, -1)
 	s.addSession(m, se) // it sorts by its join now
 	return true
 }
@@ -489,13 +488,37 @@ func (s *State) addSession(m *Meeting, se Session) {
 		i--
 	}
 	m.Sessions = slices.Insert(m.Sessions, i, se)
+	m.countStay(se.Key, 1)
 	s.touch(m, se.Key)
 	if len(m.Sessions) > MaxSessions+MaxSessions/4 {
 		drop := len(m.Sessions) - MaxSessions
 		for _, old := range m.Sessions[:drop] {
 			s.touch(m, old.Key) // the store keeps sessions with their participant
+			m.countStay(old.Key, -1)
 		}
 		m.Sessions = append(m.Sessions[:0:0], m.Sessions[drop:]...)
+	}
+}
+
+// stayCount is how many of the kept sessions are pk's, from an index built on first use
+// (a busy meeting's rejoins must not scan its whole history).
+func (m *Meeting) stayCount(pk string) int {
+	if m.stays == nil {
+		m.stays = make(map[string]int, len(m.Sessions))
+		for _, se := range m.Sessions {
+			m.stays[se.Key]++
+		}
+	}
+	return m.stays[pk]
+}
+
+// countStay keeps the stays index, once built, in step with Sessions.
+func (m *Meeting) countStay(pk string, d int) {
+	if m.stays == nil {
+		return
+	}
+	if m.stays[pk] += d; m.stays[pk] <= 0 {
+		delete(m.stays, pk)
 	}
 }
 
@@ -548,12 +571,8 @@ func (s *State) user(ev *feed.Event) bool {
 	}
 	s.Users[id] = name
 	s.dirty.users[id] = true
-	for _, m := range s.Meetings {
-		if m.HostID == id && m.HostName != name {
-			m.HostName = name
-			s.dirty.meetings[m.Key] = true
-		}
-	}
+	// Meetings pick the name up with their next event, and snapshots resolve it at once:
+	// no walk over every active meeting here.
 	return true
 }
 

@@ -21,7 +21,11 @@ type Snapshot struct {
 func (s *State) Snapshot() *Snapshot {
 	snap := &Snapshot{NewestTS: s.NewestTS}
 	for _, m := range s.Meetings {
-		snap.Meetings = append(snap.Meetings, m.clone())
+		c := m.clone()
+		if name := s.Users[m.HostID]; name != "" {
+			c.HostName = name // a user.created since the meeting's last event
+		}
+		snap.Meetings = append(snap.Meetings, c)
 	}
 	sort.Slice(snap.Meetings, func(i, j int) bool {
 		a, b := snap.Meetings[i], snap.Meetings[j]
@@ -47,6 +51,7 @@ func (s *State) Snapshot() *Snapshot {
 
 func (m *Meeting) clone() *Meeting {
 	c := *m
+	c.stays = nil // the writer's index, not shared with readers
 	c.Participants = make(map[string]*Participant, len(m.Participants))
 	for k, p := range m.Participants {
 		pc := *p

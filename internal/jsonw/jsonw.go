@@ -1,4 +1,8 @@
-package sim
+// Package jsonw writes JSON by appending bytes, for the hot paths where encoding/json's
+// reflection costs too much: the simulator's event generator (50,000 events/s) and the
+// store's live-state records. Fields are written as `"key":value`, with a comma unless they
+// open an object or array.
+package jsonw
 
 import (
 	"strconv"
@@ -6,11 +10,9 @@ import (
 	"unicode/utf8"
 )
 
-// JSON is built by appending bytes: encoding/json's reflection would cap the generator far
-// below the 50,000 events/s the benchmarks need. Fields are written as `"key":value`, with a
-// comma unless they open an object or array.
-
-func key(b []byte, k string) []byte {
+// Key writes `"k":`, after a comma unless it opens an object or array. k is written as is:
+// keys are the caller's constants.
+func Key(b []byte, k string) []byte {
 	if n := len(b); n > 0 && b[n-1] != '{' && b[n-1] != '[' {
 		b = append(b, ',')
 	}
@@ -19,22 +21,31 @@ func key(b []byte, k string) []byte {
 	return append(b, '"', ':')
 }
 
-func strField(b []byte, k, v string) []byte { return appendString(key(b, k), v) }
+// StrField, IntField and BoolField write one member.
+func StrField(b []byte, k, v string) []byte { return String(Key(b, k), v) }
 
-func intField(b []byte, k string, v int64) []byte { return strconv.AppendInt(key(b, k), v, 10) }
+func IntField(b []byte, k string, v int64) []byte { return strconv.AppendInt(Key(b, k), v, 10) }
 
-func boolField(b []byte, k string, v bool) []byte { return strconv.AppendBool(key(b, k), v) }
+func BoolField(b []byte, k string, v bool) []byte { return strconv.AppendBool(Key(b, k), v) }
 
-// timeField writes an ISO-8601 UTC time the way Zoom does: seconds, "Z".
-func timeField(b []byte, k string, t time.Time) []byte {
-	b = append(key(b, k), '"')
+// TimeField writes an ISO-8601 UTC time the way Zoom does: seconds, "Z".
+func TimeField(b []byte, k string, t time.Time) []byte {
+	b = append(Key(b, k), '"')
 	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
 	return append(b, '"')
 }
 
-// appendString writes s as a JSON string. Non-ASCII text stays as UTF-8, as Zoom sends it;
+// TimeNanoField writes a time exactly (RFC 3339 with nanoseconds, as encoding/json does),
+// so that it reads back equal.
+func TimeNanoField(b []byte, k string, t time.Time) []byte {
+	b = append(Key(b, k), '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// String writes s as a JSON string. Non-ASCII text stays as UTF-8, as Zoom sends it;
 // quotes, backslashes, control characters and invalid UTF-8 are escaped.
-func appendString(b []byte, s string) []byte {
+func String(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
@@ -75,10 +86,10 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJSONText writes JSON text (an event) as a JSON string: the "content" of a message
+// JSONText writes JSON text (an event) as a JSON string: the "content" of a message
 // frame. Valid JSON is valid UTF-8 with no control characters inside its strings, so only
 // quotes, backslashes and stray whitespace need escaping.
-func appendJSONText(b, text []byte) []byte {
+func JSONText(b, text []byte) []byte {
 	b = append(b, '"')
 	start := 0
 	for i, c := range text {
