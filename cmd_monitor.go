@@ -37,7 +37,7 @@ func (a *app) runMonitor(cmd *cobra.Command) error {
 // monitor runs the collector and the TUI on this terminal (and, with --ssh, serves the same
 // monitor to SSH viewers), then shuts down in order: screen, feed (close frame), store.
 func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z config.Zoom, wsURL, account string) error {
-	srv, err := a.ssh.prepare(a)
+	srv, err := a.ssh.prepare(a, dbName)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ end, people join and leave, recordings complete, and the connection is real. It 
 database (demo.db beside the real one) so simulated events never mix with real history.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := sim.Start(sim.Options{Seed: seed, Rate: rate, TimeScale: 0.25, Logger: a.log})
+			s, err := sim.Start(sim.Options{Seed: seed, Rate: rate, TimeScale: 0.15, Logger: a.log})
 			if err != nil {
 				return err
 			}
@@ -124,7 +124,7 @@ database (demo.db beside the real one) so simulated events never mix with real h
 			return a.monitor(cmd.Context(), "demo.db", tui.ModeDemo, z, s.WSURL(), o.AccountID+" (simulated)")
 		},
 	}
-	cmd.Flags().Float64Var(&rate, "rate", 2, "simulated events per second")
+	cmd.Flags().Float64Var(&rate, "rate", 3, "simulated events per second")
 	cmd.Flags().Int64Var(&seed, "seed", time.Now().UnixNano()%1000, "simulator seed (the same seed replays the same activity)")
 	a.ssh.add(cmd.Flags())
 	return cmd

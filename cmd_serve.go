@@ -46,7 +46,7 @@ type sshServer struct {
 
 // prepare merges the config file's [ssh] settings under the flags and checks that serving
 // can work; nil when SSH is not asked for.
-func (f *sshFlags) prepare(a *app) (*sshServer, error) {
+func (f *sshFlags) prepare(a *app, dbName string) (*sshServer, error) {
 	c := a.cfg.SSH
 	pick := func(flag, file string) string {
 		if flag != "" {
@@ -70,14 +70,11 @@ func (f *sshFlags) prepare(a *app) (*sshServer, error) {
 		return nil, usageErr(errors.New("--ssh needs --authorized-keys FILE: the public keys of the people allowed to watch (one per line, as in ~/.ssh/authorized_keys)"))
 	}
 	if f.hostKey == "" {
-		dir, err := config.StateDir(func(k string) string { return "" })
+		db, err := a.dbPath(dbName)
 		if err != nil {
 			return nil, usageErr(errors.New("--ssh needs --host-key FILE"))
 		}
-		f.hostKey = dir + "/ssh_host_ed25519"
-		if p, err := a.dbPath("events.db"); err == nil {
-			f.hostKey = p + ".ssh_host_ed25519"
-		}
+		f.hostKey = db + ".ssh_host_ed25519"
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -152,7 +149,7 @@ SSH: each viewer with a terminal gets the live screen; without one, "ssh -p PORT
 
 // serve is the headless collector with its SSH server, until interrupted.
 func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zoom, wsURL, account string, mode tui.Mode) error {
-	srv, err := f.prepare(a)
+	srv, err := f.prepare(a, dbName)
 	if err != nil {
 		return err
 	}
