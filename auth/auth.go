@@ -35,13 +35,17 @@ type Config struct {
 	Now                               func() time.Time // nil = time.Now
 }
 
-// String shows the app without its secret, should a Config ever be printed.
+// String shows the app without its secret (nor the URL's user info and query, in case one
+// was pasted there), should a Config ever be printed.
 func (c Config) String() string {
-	secret := "(none)"
+	secret, u := "(none)", c.URL
 	if c.ClientSecret != "" {
 		secret = "[redacted]"
 	}
-	return fmt.Sprintf("auth.Config{URL: %q, AccountID: %q, ClientID: %q, ClientSecret: %s}", c.URL, c.AccountID, c.ClientID, secret)
+	if u != "" {
+		u = endpoint(u)
+	}
+	return fmt.Sprintf("auth.Config{URL: %q, AccountID: %q, ClientID: %q, ClientSecret: %s}", u, c.AccountID, c.ClientID, secret)
 }
 
 // GoString and LogValue: the same for %#v and structured logs.

@@ -96,7 +96,8 @@ func New(cfg Config) *Client {
 		log:    cfg.Logger,
 		dialer: d,
 		// Heartbeats go out every period and each is answered, so a healthy link is never
-		// quiet for much more than one period: two, plus slack for a slow answer.
+		// quiet for much more than one period. About two, then: the read deadline fires
+		// after 7/8 to 8/8 of this (frameReader), 1.97 to 2.25 periods.
 		liveness: 2*cfg.Heartbeat + cfg.Heartbeat/4,
 	}
 	c.stats.Heartbeat = cfg.Heartbeat
@@ -130,7 +131,7 @@ type endKind int
 
 const (
 	endFailed   endKind = iota // back off (Min…Max) and try again
-	endReplaced                // Zoom closed a healthy link cleanly: another consumer took over
+	endReplaced                // Zoom closed a live link cleanly: another consumer took over
 	endRejected                // the token endpoint refused the credentials
 	endStopped                 // ctx was cancelled
 )
@@ -320,19 +321,25 @@ func (c *Client) write(ctx context.Context, l *link) {
 }
 
 // heartbeat sends one; on failure it closes the socket, since the reader would otherwise
-// notice the broken link only at its deadline.
+// notice the broken link only at its deadline. It is counted before it goes out, so that
+// Stats never shows more answers than heartbeats.
 func (c *Client) heartbeat(l *link) bool {
+	c.addHeartbeatsSent(1)
 	l.conn.SetWriteDeadline(time.Now().Add(writeWait))
 	if err := l.conn.WriteMessage(websocket.TextMessage, heartbeatFrame); err != nil {
+		c.addHeartbeatsSent(-1)
 		reason := "send heartbeat: " + err.Error()
 		l.writeErr.Store(&reason)
 		l.conn.Close()
 		return false
 	}
-	c.mu.Lock()
-	c.stats.HeartbeatsSent++
-	c.mu.Unlock()
 	return true
+}
+
+func (c *Client) addHeartbeatsSent(n int) {
+	c.mu.Lock()
+	c.stats.HeartbeatsSent += uint64(n)
+	c.mu.Unlock()
 }
 
 // frameReader reads whole messages into one buffer reused for the link's life: DecodeFrame
@@ -341,16 +348,26 @@ type frameReader struct {
 	conn     *websocket.Conn
 	buf      bytes.Buffer
 	liveness time.Duration
+	armedAt  time.Time // when the read deadline was last set
+	waitFrom time.Time // when the last read began: the link has been quiet since
 }
 
 const keepBuffer = 1 << 20 // a buffer grown past this by a huge frame is not kept
 
+// next reads the next message. The read deadline is moved only when an eighth of the
+// liveness window has passed since it was last set, not for every frame: a silent link is
+// still noticed after 7/8 to 8/8 of the window, and at tens of thousands of frames a second
+// the timer is left alone.
 func (r *frameReader) next() (typ int, data []byte, err error) {
 	if r.buf.Cap() > keepBuffer {
 		r.buf = bytes.Buffer{}
 	}
 	r.buf.Reset()
-	r.conn.SetReadDeadline(time.Now().Add(r.liveness))
+	r.waitFrom = time.Now()
+	if r.waitFrom.Sub(r.armedAt) > r.liveness/8 {
+		r.conn.SetReadDeadline(r.waitFrom.Add(r.liveness))
+		r.armedAt = r.waitFrom
+	}
 	typ, rd, err := r.conn.NextReader()
 	if err == nil {
 		_, err = r.buf.ReadFrom(rd)
@@ -361,25 +378,24 @@ func (r *frameReader) next() (typ int, data []byte, err error) {
 // read is the link's one reader: build_connection first, then frames until the link ends.
 func (c *Client) read(ctx context.Context, l *link, out chan<- Item, attempt int, everLive bool) linkEnd {
 	fr := &frameReader{conn: l.conn, liveness: c.liveness}
-	lastFrame := time.Now()
-
 	typ, data, err := fr.next()
 	if err != nil {
-		return c.readFailed(l, err, time.Since(lastFrame), false, "waiting for build_connection: ")
+		return c.readFailed(l, err, time.Since(fr.waitFrom), false, "waiting for build_connection: ")
 	}
 	now := c.cfg.Now()
-	c.countFrame(now)
 	f, ferr := DecodeFrame(data)
 	if typ != websocket.TextMessage {
 		ferr = errBinary(data)
 	} else if ferr == nil && f.Module != ModuleBuildConnection {
 		ferr = fmt.Errorf("module %q before build_connection", Sanitize(f.Module))
 	}
-	switch {
-	case ferr != nil:
+	if ferr != nil {
 		// Kept, as every bad frame is; without build_connection the link is no good.
 		c.anomaly(out, now, AnomalyBadFrame, ferr, data)
 		return linkEnd{reason: "the first frame was not build_connection: " + ferr.Error()}
+	}
+	c.countFrame(now)
+	switch {
 	case !f.Success:
 		// Zoom's refusals are all about the token ("token is empty", "Invalid Token",
 		// "Token is invalid"), worded differently over time: always fetch a new one.
@@ -399,17 +415,15 @@ func (c *Client) read(ctx context.Context, l *link, out chan<- Item, attempt int
 	c.mu.Unlock()
 	c.emit(out, Transition{State: StateLive, Attempt: attempt})
 
-	acked := false // heartbeats answered: the link was healthy
+	// Each frame is counted once, with what it turned out to be: one lock per frame.
 	for {
 		typ, data, err := fr.next()
 		if err != nil {
-			end := c.readFailed(l, err, time.Since(lastFrame), acked, "")
+			end := c.readFailed(l, err, time.Since(fr.waitFrom), true, "")
 			end.liveFor = max(time.Since(liveAt), time.Nanosecond)
 			return end
 		}
-		lastFrame = time.Now()
 		now := c.cfg.Now()
-		c.countFrame(now)
 		if typ != websocket.TextMessage {
 			c.anomaly(out, now, AnomalyBadFrame, errBinary(data), data)
 			continue
@@ -419,6 +433,7 @@ func (c *Client) read(ctx context.Context, l *link, out chan<- Item, attempt int
 		case err != nil:
 			c.anomaly(out, now, AnomalyBadFrame, err, data)
 		case f.Failed:
+			c.countFrame(now)
 			content := describeContent(f.Content)
 			if strings.Contains(strings.ToLower(content), "token") {
 				c.cfg.Tokens.Invalidate()
@@ -433,22 +448,25 @@ func (c *Client) read(ctx context.Context, l *link, out chan<- Item, attempt int
 			c.countEvent(now, ev)
 			out <- Item{Received: now, Event: ev, SentAt: sentAt(f.Header)}
 		case f.Module == ModuleHeartbeat:
-			acked = true
 			c.mu.Lock()
+			c.stats.Frames++
+			c.stats.LastFrame = now
 			c.stats.HeartbeatsAcked++
 			c.stats.LastHeartbeatAck = now
 			c.mu.Unlock()
 		case f.Module == ModuleBuildConnection:
-			// A repeated success changes nothing.
+			c.countFrame(now) // a repeated success changes nothing
 		default:
 			c.anomaly(out, now, AnomalyUnknownModule, fmt.Errorf("unknown module %q", Sanitize(f.Module)), data)
 		}
 	}
 }
 
-// readFailed describes why reading ended. healthy: the link had answered heartbeats, so a
-// clean close means another consumer took the subscription rather than a refusal.
-func (c *Client) readFailed(l *link, err error, quiet time.Duration, healthy bool, prefix string) linkEnd {
+// readFailed describes why reading ended. A clean close of a live link that sent no error
+// frame (those end the link before) is how Zoom hands the subscription to another consumer;
+// it is taken as such even right after build_connection, when two consumers connect at
+// nearly the same time and would otherwise flap fastest.
+func (c *Client) readFailed(l *link, err error, quiet time.Duration, live bool, prefix string) linkEnd {
 	if reason := l.writeErr.Load(); reason != nil {
 		return linkEnd{reason: prefix + *reason}
 	}
@@ -458,14 +476,14 @@ func (c *Client) readFailed(l *link, err error, quiet time.Duration, healthy boo
 	case errors.As(err, &ce) && ce.Code == websocket.CloseAbnormalClosure:
 		// gorilla's name for a TCP end without a close frame.
 		return linkEnd{reason: prefix + "read: unexpected EOF (connection dropped)"}
-	case errors.As(err, &ce) && healthy && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseGoingAway):
+	case errors.As(err, &ce) && live && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseGoingAway):
 		reason := "closed cleanly by Zoom: another client probably connected to this subscription"
 		if ce.Code != websocket.CloseNormalClosure || ce.Text != "" {
-			reason += fmt.Sprintf(" (close %d %s)", ce.Code, Sanitize(ce.Text))
+			reason += " (" + describeClose(ce) + ")"
 		}
 		return linkEnd{kind: endReplaced, reason: reason}
 	case ce != nil:
-		return linkEnd{reason: strings.TrimSpace(fmt.Sprintf("%sclosed by Zoom: close %d %s", prefix, ce.Code, Sanitize(ce.Text)))}
+		return linkEnd{reason: prefix + "closed by Zoom: " + describeClose(ce)}
 	case errors.As(err, &ne) && ne.Timeout():
 		return linkEnd{reason: fmt.Sprintf("%sno frame for %v (heartbeat %v): link silent", prefix, roundDuration(quiet), c.cfg.Heartbeat)}
 	case errors.Is(err, websocket.ErrReadLimit):
@@ -483,6 +501,12 @@ func roundDuration(d time.Duration) time.Duration {
 		return d.Round(100 * time.Millisecond)
 	}
 	return d.Round(time.Millisecond)
+}
+
+// describeClose names a close frame: "close 1001 heartbeat timeout". Zoom's codes are
+// undocumented, so the number and text are all there is to go on.
+func describeClose(ce *websocket.CloseError) string {
+	return strings.TrimSpace(fmt.Sprintf("close %d %s", ce.Code, Sanitize(ce.Text)))
 }
 
 // describeContent makes a frame's content fit for a reason line.
@@ -531,6 +555,8 @@ func (c *Client) countFrame(now time.Time) {
 func (c *Client) countEvent(now time.Time, ev *Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stats.Frames++
+	c.stats.LastFrame = now
 	c.stats.Events++
 	c.stats.LastEvent = now
 	if ev.TS == 0 {
@@ -546,6 +572,8 @@ func (c *Client) countEvent(now time.Time, ev *Event) {
 // anomaly counts, logs and hands out a frame that is not a usable event.
 func (c *Client) anomaly(out chan<- Item, now time.Time, kind string, err error, data []byte) {
 	c.mu.Lock()
+	c.stats.Frames++
+	c.stats.LastFrame = now
 	c.stats.BadFrames++
 	c.mu.Unlock()
 	c.log.Warn("feed: anomalous frame kept", "kind", kind, "err", err, "bytes", len(data))

@@ -101,10 +101,16 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		*id = ID(s)
-	default:
-		// A number keeps its text; anything stranger (an object, a bool) is kept as its JSON
-		// rather than failing the whole event.
+	case b[0] == '{' || b[0] == '[':
+		// Anything stranger is kept as its JSON rather than failing the whole event,
+		// compacted so that formatting does not change an Identity.
+		var buf bytes.Buffer
+		if json.Compact(&buf, b) == nil {
+			b = buf.Bytes()
+		}
 		*id = ID(b)
+	default:
+		*id = ID(b) // a number (or a bool) keeps its text
 	}
 	return nil
 }
