@@ -90,13 +90,21 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("sim: build_connection refused", "link", l.id, "reason", reason)
 		l.send(websocket.TextMessage, buildConnectionFrame(false, reason))
 		l.shutdown(nil, nil)
-	} else if l.send(websocket.TextMessage, buildConnectionFrame(true, "ok")) {
-		s.stats.connections.Add(1)
-		s.log.Info("sim: link up", "link", l.id, "remote", r.RemoteAddr)
+	} else {
+		// Become the subscription's link before saying so, holding the link's write lock so
+		// that build_connection still goes out first: a fault injected the moment the client
+		// sees "success" then hits this link, as it would at Zoom.
+		l.mu.Lock()
 		s.mu.Lock()
 		old := s.cur
 		s.cur = l
 		s.mu.Unlock()
+		ok := l.writeLocked(websocket.TextMessage, buildConnectionFrame(true, "ok"))
+		l.mu.Unlock()
+		if ok {
+			s.stats.connections.Add(1)
+			s.log.Info("sim: link up", "link", l.id, "remote", r.RemoteAddr)
+		}
 		if old != nil { // one link per subscription: the newcomer wins
 			s.evict(old)
 		}
