@@ -482,28 +482,17 @@ func (m *matcher) match(r *Record) bool {
 // LogRange returns the connection-log entries written while the newest event was between
 // from and to (inclusive), oldest first: the markers history shows among those events.
 func (s *Store) LogRange(from, to uint64) ([]LogEntry, error) {
-	var out []LogEntry
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bLog)
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for k, v := c.Seek(seqKey(from)); k != nil && binary.BigEndian.Uint64(k[:8]) <= to; k, v = c.Next() {
-			var e LogEntry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return err
-			}
-			e.Seq = keySeq(k)
-			out = append(out, e)
-		}
-		return nil
-	})
-	return out, err
+	return s.readLog(func(c *bolt.Cursor) ([]byte, []byte) { return c.Seek(seqKey(from)) }, (*bolt.Cursor).Next,
+		func(k []byte, n int) bool { return binary.BigEndian.Uint64(k[:8]) <= to })
 }
 
 // RecentLog returns the newest n connection-log entries, newest first.
 func (s *Store) RecentLog(n int) ([]LogEntry, error) {
+	return s.readLog((*bolt.Cursor).Last, (*bolt.Cursor).Prev, func(k []byte, got int) bool { return got < n })
+}
+
+// readLog walks the log from first, stepping with next while more(key, entries so far).
+func (s *Store) readLog(first, next func(*bolt.Cursor) ([]byte, []byte), more func(k []byte, got int) bool) ([]LogEntry, error) {
 	var out []LogEntry
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bLog)
@@ -511,7 +500,7 @@ func (s *Store) RecentLog(n int) ([]LogEntry, error) {
 			return nil
 		}
 		c := b.Cursor()
-		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+		for k, v := first(c); k != nil && more(k, len(out)); k, v = next(c) {
 			var e LogEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return err

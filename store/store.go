@@ -292,7 +292,7 @@ func checkFormat(tx *bolt.Tx, path string) error {
 	}
 	if v := schemaOf(meta); v > SchemaVersion {
 		return &FormatError{path, fmt.Sprintf("written by a newer zoomwatch (schema %d; this build reads up to %d): upgrade zoomwatch; the file was not modified", v, SchemaVersion)}
-	} else if v < SchemaVersion && tx.Writable() == false {
+	} else if v < SchemaVersion && !tx.Writable() {
 		return &FormatError{path, fmt.Sprintf("written by an older zoomwatch (schema %d): open it once with `zoomwatch tail` or the monitor to upgrade it", v)}
 	}
 	return nil

@@ -187,15 +187,7 @@ func (s *Store) Submit(ctx context.Context, it feed.Item) error {
 // own every minute, a chunk at a time between commits).
 func (s *Store) Prune(ctx context.Context) error {
 	done := make(chan struct{})
-	if err := s.submit(ctx, input{prune: done}); err != nil {
-		return err
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.submitAndWait(ctx, input{prune: done}, done)
 }
 
 // Note adds a free-text entry to the connection log (SSH logins, operator notes).
@@ -206,7 +198,12 @@ func (s *Store) Note(ctx context.Context, text string) error {
 // Flush returns once everything submitted before it is committed (or dropped).
 func (s *Store) Flush(ctx context.Context) error {
 	done := make(chan struct{})
-	if err := s.submit(ctx, input{flush: done}); err != nil {
+	return s.submitAndWait(ctx, input{flush: done}, done)
+}
+
+// submitAndWait submits in and waits until the writer closes done.
+func (s *Store) submitAndWait(ctx context.Context, in input, done <-chan struct{}) error {
+	if err := s.submit(ctx, in); err != nil {
 		return err
 	}
 	select {
