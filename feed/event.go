@@ -384,15 +384,18 @@ func (e *Event) Summary() string {
 	o := &e.Payload.Object
 	var b strings.Builder
 	b.WriteString(e.Type)
+	sep := "  "
 	if who := e.Who(); who != "" {
-		b.WriteString("  ")
+		b.WriteString(sep)
 		b.WriteString(who)
+		sep = "  · " // who, then where
 	}
 	if o.Topic != "" && e.IsMeetingLike() {
-		b.WriteString("  · ")
+		b.WriteString(sep)
 		b.WriteString(o.Topic)
 	} else if k := e.MeetingKey(); k != "" {
-		b.WriteString("  · meeting ")
+		b.WriteString(sep)
+		b.WriteString("meeting ")
 		b.WriteString(k)
 	}
 	if p := o.Participant; p != nil && p.LeaveReason != "" {
