@@ -14,6 +14,9 @@ import (
 	"zoomwatch/feed"
 )
 
+// indexBytesPerEvent estimates what one event's index entries take on disk.
+const indexBytesPerEvent = 100
+
 // prune removes one chunk of the oldest blocks that retention (--retain, --max-db-size)
 // wants gone, with their index entries and the log entries about them, in one short
 // transaction; the writer calls it again while more is due and nothing else is waiting.
@@ -42,7 +45,9 @@ func (w *writer) prune() {
 			if err := c.deleteBlock(b, s.types); err != nil {
 				return err
 			}
-			used -= int64(len(v))
+			// The block and, roughly, its events' index entries; the next chunk measures
+			// again from the committed file.
+			used -= int64(len(v)) + int64(len(b.recs))*indexBytesPerEvent
 			removed++
 		}
 		if removed == 0 {

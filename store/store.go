@@ -26,8 +26,8 @@ import (
 	"zoomwatch/store/live"
 )
 
-// SchemaVersion is the layout this build reads and writes.
-const SchemaVersion = 1
+// schemaVersion is the layout this build reads and writes: 1, plus one per migration.
+func schemaVersion() uint32 { return uint32(1 + len(migrations)) }
 
 const formatName = "zoomwatch-events"
 
@@ -263,7 +263,7 @@ func (s *Store) init() error {
 			}
 			meta.Put(kFormat, []byte(formatName))
 			meta.Put(kCreated, []byte(s.now().UTC().Format(time.RFC3339)))
-			meta.Put(kSchema, u32(SchemaVersion))
+			meta.Put(kSchema, u32(schemaVersion()))
 		}
 		if err := migrate(tx, schemaOf(meta)); err != nil {
 			return err
@@ -290,9 +290,9 @@ func checkFormat(tx *bolt.Tx, path string) error {
 	if f := meta.Get(kFormat); !bytes.Equal(f, []byte(formatName)) {
 		return &FormatError{path, "a bbolt database of another program, not zoomwatch's; it was not modified"}
 	}
-	if v := schemaOf(meta); v > SchemaVersion {
-		return &FormatError{path, fmt.Sprintf("written by a newer zoomwatch (schema %d; this build reads up to %d): upgrade zoomwatch; the file was not modified", v, SchemaVersion)}
-	} else if v < SchemaVersion && !tx.Writable() {
+	if v := schemaOf(meta); v > schemaVersion() {
+		return &FormatError{path, fmt.Sprintf("written by a newer zoomwatch (schema %d; this build reads up to %d): upgrade zoomwatch; the file was not modified", v, schemaVersion())}
+	} else if v < schemaVersion() && !tx.Writable() {
 		return &FormatError{path, fmt.Sprintf("written by an older zoomwatch (schema %d): open it once with `zoomwatch tail` or the monitor to upgrade it", v)}
 	}
 	return nil
@@ -305,11 +305,12 @@ func schemaOf(meta *bolt.Bucket) uint32 {
 	return 0
 }
 
-// migrations[i] upgrades schema i+1 to i+2, in the same transaction as the open.
+// migrations[i] upgrades schema i+1 to i+2, in the same transaction as the open: a failed
+// migration leaves the file as it was.
 var migrations = []func(tx *bolt.Tx) error{}
 
 func migrate(tx *bolt.Tx, from uint32) error {
-	for v := from; v < SchemaVersion; v++ {
+	for v := from; v < schemaVersion(); v++ {
 		if int(v)-1 < 0 || int(v)-1 >= len(migrations) {
 			return fmt.Errorf("store: no migration from schema %d", v)
 		}

@@ -397,7 +397,7 @@ func TestRefusesForeignFilesWithoutTouchingThem(t *testing.T) {
 	s := openTest(t, Options{Path: newer})
 	s.Close()
 	db, _ = bolt.Open(newer, 0o600, nil)
-	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, u32(SchemaVersion+1)) })
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, u32(schemaVersion()+1)) })
 	db.Close()
 	before = sum(newer)
 	if _, err := Open(Options{Path: newer}); !errors.As(err, &fe) || !strings.Contains(err.Error(), "newer zoomwatch") {
@@ -504,4 +504,74 @@ func TestCompactShrinksAndKeepsEverything(t *testing.T) {
 	if _, err := os.Stat(path + ".compact.tmp"); !os.IsNotExist(err) {
 		t.Fatal("temporary file left behind")
 	}
+}
+
+func TestMigrationsRunOnceInTheOpeningTransaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openTest(t, Options{Path: path})
+	submit(t, s, joins(t, 5, 1)...)
+	s.Close()
+
+	// A build with one more migration opens the old file and upgrades it.
+	calls := 0
+	migrations = append(migrations, func(tx *bolt.Tx) error {
+		calls++
+		_, err := tx.CreateBucket([]byte("v2_thing"))
+		return err
+	})
+	defer func() { migrations = migrations[:len(migrations)-1] }()
+	if _, err := Open(Options{Path: path, ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "older zoomwatch") {
+		t.Fatalf("read-only open of an old schema: %v", err)
+	}
+	s = openTest(t, Options{Path: path})
+	if calls != 1 || s.LastSeq() != 5 {
+		t.Fatalf("migration ran %d times; %d events", calls, s.LastSeq())
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("v2_thing")) == nil || schemaOf(tx.Bucket(bMeta)) != 2 {
+			t.Fatal("not migrated")
+		}
+		return nil
+	})
+	s.Close()
+	s = openTest(t, Options{Path: path})
+	if calls != 1 {
+		t.Fatal("migrated twice")
+	}
+	s.Close()
+
+	// A migration that fails leaves the file untouched.
+	migrations = append(migrations, func(tx *bolt.Tx) error { return errors.New("boom") })
+	defer func() { migrations = migrations[:len(migrations)-1] }()
+	if _, err := Open(Options{Path: path}); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("failing migration: %v", err)
+	}
+	migrations = migrations[:len(migrations)-1]
+	s = openTest(t, Options{Path: path})
+	s.db.View(func(tx *bolt.Tx) error {
+		if v := schemaOf(tx.Bucket(bMeta)); v != 2 {
+			t.Fatalf("schema %d after a failed migration", v)
+		}
+		return nil
+	})
+	migrations = append(migrations, nil) // restored for the deferred trim
+}
+
+func TestMaxBytesPrunesOldestFirst(t *testing.T) {
+	s := openTest(t, Options{})
+	submit(t, s, benchEvents(t, 10_000)...)
+	_, before := s.Size()
+	s.opts.MaxBytes = before / 2 // the submit in Prune orders this write before the writer's read
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, after := s.Size()
+	p, _ := s.Page(Query{Oldest: true, Limit: 1})
+	if len(p.Records) == 0 {
+		t.Fatal("everything was pruned")
+	}
+	if after > before/2 || after < before/4 || p.Records[0].Seq == 1 || s.LastSeq() != 10_000 {
+		t.Fatalf("used %d → %d bytes (limit %d); oldest left %d of %d", before, after, before/2, p.Records[0].Seq, s.LastSeq())
+	}
+	t.Logf("used %d → %d bytes (limit %d); oldest left %d of %d", before, after, before/2, p.Records[0].Seq, s.LastSeq())
 }
