@@ -39,6 +39,13 @@ func (w *writer) prune() {
 			if !old && !big {
 				break
 			}
+			// A size limit below what live state and indexes need on their own must not
+			// wipe the history that was just written: the newest block always stays.
+			if !old {
+				if next, _ := cur.Next(); next == nil {
+					break
+				}
+			}
 			if w.tail != nil && w.tail.first == b.first {
 				w.tail = nil
 			}

@@ -561,7 +561,8 @@ func TestMaxBytesPrunesOldestFirst(t *testing.T) {
 	s := openTest(t, Options{})
 	submit(t, s, benchEvents(t, 10_000)...)
 	_, before := s.Size()
-	s.opts.MaxBytes = before / 2 // the submit in Prune orders this write before the writer's read
+	limit := before * 3 / 4
+	s.opts.MaxBytes = limit // the submit in Prune orders this write before the writer's read
 	if err := s.Prune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -570,8 +571,18 @@ func TestMaxBytesPrunesOldestFirst(t *testing.T) {
 	if len(p.Records) == 0 {
 		t.Fatal("everything was pruned")
 	}
-	if after > before/2 || after < before/4 || p.Records[0].Seq == 1 || s.LastSeq() != 10_000 {
-		t.Fatalf("used %d → %d bytes (limit %d); oldest left %d of %d", before, after, before/2, p.Records[0].Seq, s.LastSeq())
+	if after > limit || p.Records[0].Seq == 1 || s.LastSeq() != 10_000 {
+		t.Fatalf("used %d → %d bytes (limit %d); oldest left %d of %d", before, after, limit, p.Records[0].Seq, s.LastSeq())
 	}
-	t.Logf("used %d → %d bytes (limit %d); oldest left %d of %d", before, after, before/2, p.Records[0].Seq, s.LastSeq())
+	t.Logf("used %d → %d bytes (limit %d); oldest left %d of %d", before, after, limit, p.Records[0].Seq, s.LastSeq())
+
+	// A limit that live state alone exceeds keeps the newest events rather than none.
+	s.opts.MaxBytes = 1
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = s.Page(Query{Limit: 1})
+	if len(p.Records) != 1 || p.Records[0].Seq != 10_000 {
+		t.Fatalf("after an impossible limit the newest event is %+v, want seq 10000 kept", p.Records)
+	}
 }
