@@ -23,7 +23,7 @@ func (a *app) addMonitorFlags(root *cobra.Command) {
 }
 
 func (a *app) extraCommands() []*cobra.Command {
-	return []*cobra.Command{a.demoCmd(), a.historyCmd(), a.simCmd(), a.serveCmd()}
+	return []*cobra.Command{a.demoCmd(), a.historyCmd(), a.simCmd(), a.serveCmd(), a.benchCmd()}
 }
 
 // runMonitor is `zoomwatch`: the live monitor for the configured account.

@@ -34,6 +34,9 @@ func FuzzImportLine(f *testing.F) {
 		`{"module":"heartbeat","success":true,"content":"live","header":{}}`,
 		`{"module":"message","content":{"event":"meeting.started","event_ts":1}}`,
 		`{"event":"x","module":"message","content":"{\"event\":\"y\"}"}`,
+		// A frame carrying an event that has module and content fields of its own: its export
+		// line used to be read back as a frame, and so as another event.
+		`{"module":"message","content":"{\"event\":\"y\",\"module\":\"message\",\"content\":\"{\\\"event\\\":\\\"z\\\"}\"}"}`,
 		"\ufeff{\"event\":\"x\"}\r",
 		`{"event":""}`, `[]`, `null`, `<html>`,
 	} {

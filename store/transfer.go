@@ -130,23 +130,23 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// parseImportLine accepts an event object, or a WebSocket message frame carrying one.
+// parseImportLine accepts an event object, or a WebSocket message frame carrying one. An
+// object with an "event" is an event whatever else it holds (frames have none), so that an
+// event with "module" and "content" fields of its own reads back from an export as itself.
 func parseImportLine(line []byte) (*feed.Event, error) {
 	line = bytes.TrimSpace(line)
-	raw := line // readLine returns a fresh slice: the event may keep it
-	if bytes.Contains(line, []byte(`"module"`)) {
-		if f, err := feed.DecodeFrame(line); err == nil {
-			if f.Module != feed.ModuleMessage {
-				return nil, fmt.Errorf("a %q frame, not an event", f.Module)
-			}
-			raw = f.Content
-		}
+	ev, err := feed.DecodeEvent(line) // readLine returns a fresh slice: the event may keep it
+	if err == nil || !bytes.Contains(line, []byte(`"module"`)) {
+		return ev, err
 	}
-	ev, err := feed.DecodeEvent(raw)
-	if err != nil {
+	f, ferr := feed.DecodeFrame(line)
+	if ferr != nil {
 		return nil, err
 	}
-	return ev, nil
+	if f.Module != feed.ModuleMessage {
+		return nil, fmt.Errorf("a %q frame, not an event", f.Module)
+	}
+	return feed.DecodeEvent(f.Content)
 }
 
 // ExportFormats are the formats Export writes.

@@ -1,0 +1,371 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"zoomwatch/auth"
+	"zoomwatch/feed"
+	"zoomwatch/feed/sim"
+	"zoomwatch/store"
+)
+
+// IngestReport is the ingest ladder: zoomwatch's whole pipeline and a bare client that only
+// decodes, at the same rising rates, each until it falls behind.
+type IngestReport struct {
+	StepSeconds   float64 `json:"step_seconds"`
+	Zoomwatch     []Step  `json:"zoomwatch"`
+	Bare          []Step  `json:"bare_client"`
+	ZoomwatchHeld float64 `json:"zoomwatch_highest_held_per_s"`
+	BareHeld      float64 `json:"bare_highest_held_per_s"`
+	// TopReached says a client held even the ladder's top rate: its ceiling is higher than
+	// reported.
+	ZoomwatchTopReached bool    `json:"zoomwatch_held_top_rate"`
+	BareTopReached      bool    `json:"bare_held_top_rate"`
+	Ratio               float64 `json:"ratio"`
+	RatioGoal           float64 `json:"ratio_goal"`
+}
+
+const ratioGoal = 0.8
+
+// stepWarmup is left out of each step's window: token, dial, build_connection, the TUI's
+// first load.
+func (r *runner) stepWarmup() time.Duration {
+	if r.o.Quick {
+		return time.Second
+	}
+	return 1500 * time.Millisecond
+}
+
+func (r *runner) ingest(ctx context.Context) (*IngestReport, error) {
+	rep := &IngestReport{StepSeconds: r.o.StepTime.Seconds(), RatioGoal: ratioGoal}
+	var err error
+	rep.Zoomwatch, err = ladder(ctx, r.o.Rates, func(rate float64) (Step, error) {
+		s, err := r.zoomwatchStep(ctx, rate)
+		r.progress("ingest zoomwatch   %s", describeStep(s))
+		return s, err
+	})
+	if err != nil {
+		return rep, err
+	}
+	rep.Bare, err = ladder(ctx, r.o.Rates, func(rate float64) (Step, error) {
+		s, err := r.bareStep(ctx, rate)
+		r.progress("ingest bare client %s", describeStep(s))
+		return s, err
+	})
+	if err != nil {
+		return rep, err
+	}
+	top := r.o.Rates[len(r.o.Rates)-1]
+	rep.ZoomwatchHeld, rep.BareHeld = highestHeld(rep.Zoomwatch), highestHeld(rep.Bare)
+	rep.ZoomwatchTopReached, rep.BareTopReached = rep.ZoomwatchHeld == top, rep.BareHeld == top
+	if rep.BareHeld > 0 {
+		rep.Ratio = rep.ZoomwatchHeld / rep.BareHeld
+	}
+	return rep, nil
+}
+
+// ladder runs steps at rising rates until one is not held twice in a row: one failure on a
+// shared machine may be noise, so a failed step runs once more before the ladder stops.
+func ladder(ctx context.Context, rates []float64, run func(rate float64) (Step, error)) ([]Step, error) {
+	var steps []Step
+	for _, rate := range rates {
+		s, err := run(rate)
+		if err != nil {
+			return steps, err
+		}
+		steps = append(steps, s)
+		if s.Held {
+			continue
+		}
+		if ctx.Err() != nil {
+			return steps, ctx.Err()
+		}
+		again, err := run(rate)
+		if err != nil {
+			return steps, err
+		}
+		again.Retry = true
+		steps = append(steps, again)
+		if !again.Held {
+			break
+		}
+	}
+	return steps, ctx.Err()
+}
+
+func describeStep(s Step) string {
+	verdict := "held"
+	if !s.Held {
+		verdict = "NOT held (" + strings.Join(s.Why, "; ") + ")"
+	}
+	out := fmt.Sprintf("%s offered, %s received, lag p50/p99 %s", perSecond(s.Offered), perSecond(s.Received), s.Latency)
+	if s.Screen != nil {
+		out += ", screen " + s.Screen.String()
+	}
+	return out + ": " + verdict
+}
+
+// window is the measured part of a step.
+type window struct{ from, to time.Time }
+
+func (w window) has(t time.Time) bool { return !t.Before(w.from) && t.Before(w.to) }
+
+func (r *runner) newWindow() window {
+	from := time.Now().Add(r.stepWarmup())
+	return window{from, from.Add(r.o.StepTime)}
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// zoomwatchStep runs the real pipeline against the simulator at rate: auth and the feed
+// client, the store (fsync on) fed in order as the collector feeds it, a subscriber that
+// takes each event's commit time, and a TUI model drawn after every message.
+func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) {
+	step := Step{Offered: rate}
+	dir, err := os.MkdirTemp(r.work, "ingest-")
+	if err != nil {
+		return step, err
+	}
+	defer os.RemoveAll(dir)
+	s, err := sim.Start(sim.Options{Seed: 1, Rate: rate, StampFrames: true})
+	if err != nil {
+		return step, err
+	}
+	defer s.Close()
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "events.db")})
+	if err != nil {
+		return step, err
+	}
+	defer st.Close()
+	o := s.Options()
+	client := feed.New(feed.Config{URL: s.WSURL(),
+		Tokens: auth.New(auth.Config{URL: s.OAuthURL(), AccountID: o.AccountID, ClientID: o.ClientID, ClientSecret: o.ClientSecret})})
+
+	win := r.newWindow()
+	var (
+		sentMu    sync.Mutex
+		sentAt    = map[*feed.Event]time.Time{} // the send stamp of each event not yet committed
+		stored    atomic.Int64
+		missed    int
+		storeLat  []time.Duration // in commit order
+		screenLat []time.Duration
+	)
+	scr, err := newScreen(st, client.Stats, func(at time.Time, sent []time.Time) {
+		if !win.has(at) {
+			return
+		}
+		for _, t := range sent {
+			screenLat = append(screenLat, at.Sub(t))
+		}
+	})
+	if err != nil {
+		return step, err
+	}
+	sub := st.Subscribe(1 << 14)
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		for n := range sub.C {
+			missed += n.Missed
+			sent := make([]time.Time, len(n.Records))
+			sentMu.Lock()
+			for i := range n.Records {
+				ev := n.Records[i].Event
+				sent[i] = sentAt[ev]
+				delete(sentAt, ev)
+			}
+			sentMu.Unlock()
+			stored.Add(int64(len(n.Records)))
+			if win.has(n.Committed) {
+				for _, t := range sent {
+					storeLat = append(storeLat, n.Committed.Sub(t))
+				}
+			}
+			scr.show(n, sent)
+		}
+	}()
+
+	runCtx, stop := context.WithCancel(ctx)
+	items := make(chan feed.Item, 4096) // as the collector's
+	fed := make(chan struct{})
+	go func() {
+		client.Run(runCtx, items)
+		close(items)
+	}()
+	go func() {
+		defer close(fed)
+		for it := range items {
+			if it.Event != nil {
+				sentMu.Lock()
+				sentAt[it.Event] = it.SentAt
+				sentMu.Unlock()
+			}
+			st.Submit(context.Background(), it)
+		}
+	}()
+	waitErr := sleepUntil(ctx, win.to)
+	step.Queued = int(int64(client.Stats().Events) - stored.Load())
+	stop()
+	<-fed
+	st.Flush(context.Background())
+	sub.Close()
+	<-relayDone
+	scr.close()
+	if waitErr != nil {
+		return step, waitErr
+	}
+
+	step.Received = float64(len(storeLat)) / r.o.StepTime.Seconds()
+	step.GrowthMs = ms(lagGrowth(storeLat))
+	step.Latency = summarize(storeLat)
+	sl := summarize(screenLat)
+	step.Screen = &sl
+	step.Missed = missed
+	step.judge()
+	return step, nil
+}
+
+// bareStep is the ceiling: a minimal client that reads frames and decodes them (frame and
+// event) and does nothing else, against the same simulator at the same rate.
+func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
+	step := Step{Offered: rate}
+	s, err := sim.Start(sim.Options{Seed: 1, Rate: rate, StampFrames: true})
+	if err != nil {
+		return step, err
+	}
+	defer s.Close()
+	o := s.Options()
+	tok, err := auth.New(auth.Config{URL: s.OAuthURL(), AccountID: o.AccountID, ClientID: o.ClientID, ClientSecret: o.ClientSecret}).Token(ctx)
+	if err != nil {
+		return step, err
+	}
+	win := r.newWindow()
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, s.WSURL()+"&access_token="+url.QueryEscape(tok.Value), nil)
+	if err != nil {
+		return step, err
+	}
+	conn.SetReadLimit(64 << 20)
+	var lat []time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			f, err := feed.DecodeFrame(data)
+			if err != nil || f.Module != feed.ModuleMessage {
+				continue
+			}
+			if _, err := feed.DecodeEvent(f.Content); err != nil {
+				continue
+			}
+			if now := time.Now(); win.has(now) {
+				lat = append(lat, now.Sub(sentStamp(f.Header)))
+			}
+		}
+	}()
+	waitErr := sleepUntil(ctx, win.to)
+	conn.Close()
+	<-done
+	if waitErr != nil {
+		return step, waitErr
+	}
+	step.Received = float64(len(lat)) / r.o.StepTime.Seconds()
+	step.GrowthMs = ms(lagGrowth(lat))
+	step.Latency = summarize(lat)
+	step.judge()
+	return step, nil
+}
+
+// sentStamp reads the simulator's {"sim_sent_ns":N} frame header.
+func sentStamp(header []byte) time.Time {
+	const key = `"sim_sent_ns":`
+	i := bytes.Index(header, []byte(key))
+	if i < 0 {
+		return time.Time{}
+	}
+	digits := header[i+len(key):]
+	n := 0
+	for n < len(digits) && digits[n] >= '0' && digits[n] <= '9' {
+		n++
+	}
+	ns, err := strconv.ParseInt(string(digits[:n]), 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+func (rep *IngestReport) writeTable(w io.Writer) {
+	fmt.Fprintf(w, "ingest      highest rate held   event→store p50/p99     event→screen p50/p99   (steps of %.0f s, fsync on)\n", rep.StepSeconds)
+	zw, bare := heldStep(rep.Zoomwatch, rep.ZoomwatchHeld), heldStep(rep.Bare, rep.BareHeld)
+	screen := "—"
+	if zw.Screen != nil {
+		screen = zw.Screen.String()
+	}
+	fmt.Fprintf(w, "  zoomwatch   %-19s %-23s %s\n", ceilingText(rep.ZoomwatchHeld, rep.ZoomwatchTopReached), zw.Latency, screen)
+	fmt.Fprintf(w, "  bare client %-19s %-23s %s   (event→decoded %s)\n", ceilingText(rep.BareHeld, rep.BareTopReached), "—", "—", bare.Latency)
+	ratio := fmt.Sprintf("%.2f", rep.Ratio)
+	switch {
+	case rep.ZoomwatchTopReached:
+		ratio += " (both held the ladder's top rate: add higher --rates)"
+	case rep.BareTopReached:
+		ratio = "≤ " + ratio + " (the bare client held the ladder's top rate: its ceiling is higher)"
+	}
+	fmt.Fprintf(w, "  ratio       %s %s\n", ratio, goal(fmt.Sprintf("≥ %.1f", rep.RatioGoal), rep.Ratio >= rep.RatioGoal))
+	if first := firstFailure(rep.Zoomwatch); first != nil {
+		fmt.Fprintf(w, "  zoomwatch fell behind at %s: %s\n", perSecond(first.Offered), strings.Join(first.Why, "; "))
+	}
+	if first := firstFailure(rep.Bare); first != nil {
+		fmt.Fprintf(w, "  bare client fell behind at %s: %s\n", perSecond(first.Offered), strings.Join(first.Why, "; "))
+	}
+}
+
+// heldStep is the last held step at the highest held rate (its figures go in the table).
+func heldStep(steps []Step, rate float64) Step {
+	for i := len(steps) - 1; i >= 0; i-- {
+		if steps[i].Held && steps[i].Offered == rate {
+			return steps[i]
+		}
+	}
+	return Step{}
+}
+
+// firstFailure is the step that stopped the ladder (its second run), if any.
+func firstFailure(steps []Step) *Step {
+	if n := len(steps); n > 0 && !steps[n-1].Held {
+		return &steps[n-1]
+	}
+	return nil
+}
+
+func ceilingText(rate float64, top bool) string {
+	if top {
+		return "≥ " + perSecond(rate)
+	}
+	return perSecond(rate)
+}

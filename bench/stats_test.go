@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func msDurations(vs ...int) []time.Duration {
+	out := make([]time.Duration, len(vs))
+	for i, v := range vs {
+		out[i] = time.Duration(v) * time.Millisecond
+	}
+	return out
+}
+
+func TestSummarizeUsesNearestRank(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- { // unsorted on purpose
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	if got := summarize(ds); got != (Latency{N: 100, P50: 50, P99: 99, Max: 100}) {
+		t.Fatalf("1..100 ms: %+v", got)
+	}
+	if got := summarize(msDurations(7)); got != (Latency{N: 1, P50: 7, P99: 7, Max: 7}) {
+		t.Fatalf("one value: %+v", got)
+	}
+	if got := summarize(nil); got != (Latency{}) || got.String() != "—" {
+		t.Fatalf("no values: %+v %q", got, got.String())
+	}
+	// Ten values: p99 is the largest, p50 the fifth.
+	if got := summarize(msDurations(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)); got.P50 != 5 || got.P99 != 10 {
+		t.Fatalf("1..10 ms: %+v", got)
+	}
+}
+
+func TestJudgeSaysWhyAStepWasNotHeld(t *testing.T) {
+	good := func() Step {
+		return Step{Offered: 10_000, Received: 9_900, Latency: Latency{N: 49_500, P50: 5, P99: 40}, Screen: &Latency{N: 49_000, P50: 9, P99: 60}}
+	}
+	s := good()
+	s.judge()
+	if !s.Held || len(s.Why) != 0 {
+		t.Fatalf("a step that kept pace: %+v", s)
+	}
+	for name, c := range map[string]struct {
+		spoil func(*Step)
+		why   string
+	}{
+		"slow":         {func(s *Step) { s.Received = 9_000 }, "received 90%"},
+		"lagging":      {func(s *Step) { s.Latency.P99 = 1500 }, "p99 lag 1500 ms"},
+		"screen":       {func(s *Step) { s.Screen.P99 = 2000 }, "p99 to screen"},
+		"growing":      {func(s *Step) { s.GrowthMs = 400 }, "lag grew"},
+		"queued":       {func(s *Step) { s.Queued = 2600 }, "2600 events queued"},
+		"nothing":      {func(s *Step) { s.Latency = Latency{}; s.Received = 0 }, "nothing received"},
+		"bare, queued": {func(s *Step) { s.Screen = nil; s.Queued = 5000 }, "queued"},
+		"not drawn":    {func(s *Step) { s.Screen = &Latency{} }, "nothing drawn"},
+		"bench missed": {func(s *Step) { s.Missed = 2 }, "missed 2 notices"},
+	} {
+		s := good()
+		c.spoil(&s)
+		s.judge()
+		if s.Held || !strings.Contains(strings.Join(s.Why, "; "), c.why) {
+			t.Errorf("%s: held %v, why %q; want %q", name, s.Held, s.Why, c.why)
+		}
+	}
+	// A small queue is in-flight work, not falling behind.
+	s = good()
+	s.Queued = 2000
+	if s.judge(); !s.Held {
+		t.Fatalf("a quarter second's worth queued: %v", s.Why)
+	}
+}
+
+func TestLagGrowthComparesLastFifthWithFirst(t *testing.T) {
+	steady := msDurations(5, 6, 5, 7, 5, 6, 5, 6, 5, 6)
+	if g := lagGrowth(steady); g > time.Millisecond {
+		t.Fatalf("steady lag grew by %v", g)
+	}
+	var rising []time.Duration
+	for i := range 100 {
+		rising = append(rising, time.Duration(i*10)*time.Millisecond)
+	}
+	if g := lagGrowth(rising); g < 700*time.Millisecond {
+		t.Fatalf("rising lag: growth %v", g)
+	}
+	if g := lagGrowth(msDurations(1, 900)); g != 0 {
+		t.Fatalf("too few samples to tell: %v", g)
+	}
+	if !slices.Equal(rising[:3], msDurations(0, 10, 20)) {
+		t.Fatal("lagGrowth reordered its input")
+	}
+}
+
+func TestLadderRetriesAFailedStepOnceThenStops(t *testing.T) {
+	runs := map[float64]int{}
+	// 3000 fails once (noise), 4000 fails twice (the ceiling), 5000 must not run.
+	outcome := map[float64][]bool{1000: {true}, 2000: {true}, 3000: {false, true}, 4000: {false, false}, 5000: {true}}
+	steps, err := ladder(context.Background(), []float64{1000, 2000, 3000, 4000, 5000}, func(rate float64) (Step, error) {
+		held := outcome[rate][runs[rate]]
+		runs[rate]++
+		return Step{Offered: rate, Held: held}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float64
+	for _, s := range steps {
+		got = append(got, s.Offered)
+	}
+	if !slices.Equal(got, []float64{1000, 2000, 3000, 3000, 4000, 4000}) {
+		t.Fatalf("steps run: %v", got)
+	}
+	if !steps[3].Retry || steps[2].Retry {
+		t.Fatalf("retries not marked: %+v", steps)
+	}
+	if h := highestHeld(steps); h != 3000 {
+		t.Fatalf("highest held %v", h)
+	}
+	if f := firstFailure(steps); f == nil || f.Offered != 4000 {
+		t.Fatalf("first failure %+v", f)
+	}
+}
+
+func TestTrendSeesALeakButNotWarmUpOrNoise(t *testing.T) {
+	warmThenFlat := []float64{5, 8, 10, 10, 11, 10, 10, 11, 10, 11, 10, 10}
+	if tr := trend(warmThenFlat, 0.1, 1); !tr.Flat || tr.Max != 11 {
+		t.Fatalf("warm-up then flat: %+v", tr)
+	}
+	var leak []float64
+	for i := range 40 {
+		leak = append(leak, 20+float64(i))
+	}
+	if tr := trend(leak, 0.1, 3); tr.Flat {
+		t.Fatalf("one more every sample: %+v", tr)
+	}
+	if tr := trend([]float64{1, 100}, 0, 0); !tr.Flat || tr.Samples != 2 {
+		t.Fatalf("too few samples: %+v", tr)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -45000: "-45,000"} {
+		if got := thousands(n); got != want {
+			t.Errorf("%d: %q", n, got)
+		}
+	}
+}
