@@ -15,7 +15,13 @@ import (
 // events/s of virtual time: about a thousand meetings at once, starting and ending, people
 // joining, leaving and rejoining, recordings), distinct identities throughout.
 func benchEvents(tb testing.TB, n int) []feed.Item {
-	g := sim.NewGenerator(1, t0, 200)
+	return benchEventsAt(tb, n, 200)
+}
+
+// benchEventsAt generates n events of an account as busy as rate events/s: the simulator
+// runs about 1.2 concurrent meetings per event/s (200: 240 meetings; 10,000: 10,000).
+func benchEventsAt(tb testing.TB, n int, rate float64) []feed.Item {
+	g := sim.NewGenerator(1, t0, rate)
 	out := make([]feed.Item, n)
 	for i := range out {
 		raw, at := g.Next()
@@ -30,7 +36,13 @@ func benchEvents(tb testing.TB, n int) []feed.Item {
 
 // BenchmarkIngest measures durable ingest through the writer: group commit, fsync on.
 func BenchmarkIngest(b *testing.B) {
-	items := benchEvents(b, 100_000)
+	for _, rate := range []float64{200, 10_000} {
+		b.Run(fmt.Sprintf("account=%.0f/s", rate), func(b *testing.B) { benchIngest(b, rate) })
+	}
+}
+
+func benchIngest(b *testing.B, rate float64) {
+	items := benchEventsAt(b, 100_000, rate)
 	s := openTest(b, Options{NoSync: os.Getenv("ZOOMWATCH_BENCH_NOSYNC") != ""})
 	ctx := context.Background()
 	var raw int64

@@ -297,7 +297,11 @@ func (s *Store) candidates(r *reader, q Query) seqSource {
 			num := b.Get([]byte(key))
 			key = string(num) // an occurrence: its events are filed under the meeting number
 		}
-		return newIndexSource(tx.Bucket(bMeeting), meetingHash(key), q.Cursor, q.Oldest)
+		first, ok := firstSeq(r.events)
+		if !ok {
+			return &rangeSource{done: true}
+		}
+		return newMeetingSource(tx.Bucket(bMeeting), meetingHash(key), q.Cursor, q.Oldest, first, r.events.Sequence())
 	case len(q.Types) > 0:
 		codes := s.types.match(q.Types)
 		srcs := make([]seqSource, 0, len(codes))
@@ -306,12 +310,11 @@ func (s *Store) candidates(r *reader, q Query) seqSource {
 		}
 		return &mergeSource{srcs: srcs, oldest: q.Oldest, heads: make([]uint64, len(srcs)), ok: make([]bool, len(srcs))}
 	}
-	first, last := uint64(0), r.events.Sequence()
-	if k, _ := r.events.Cursor().First(); k != nil {
-		first = keySeq(k)
-	} else {
+	first, ok := firstSeq(r.events)
+	if !ok {
 		return &rangeSource{done: true}
 	}
+	last := r.events.Sequence()
 	if q.Oldest {
 		return &rangeSource{at: max(q.Cursor+1, first), end: last, step: 1}
 	}
@@ -323,6 +326,65 @@ func (s *Store) candidates(r *reader, q Query) seqSource {
 		start = min(q.Cursor-1, last)
 	}
 	return &rangeSource{at: start, end: first, step: -1}
+}
+
+// firstSeq is the sequence number of the oldest event kept.
+func firstSeq(events *bolt.Bucket) (uint64, bool) {
+	k, _ := events.Cursor().First()
+	if k == nil {
+		return 0, false
+	}
+	return keySeq(k), true
+}
+
+// meetingSource walks one meeting's entries in the meeting index, an epoch at a time (see
+// meetingKey), in query order.
+type meetingSource struct {
+	b       *bolt.Bucket
+	hash    []byte
+	cursor  uint64
+	oldest  bool
+	at, end uint64 // epochs, both included
+	cur     *indexSource
+	done    bool
+}
+
+func newMeetingSource(b *bolt.Bucket, hash []byte, cursor uint64, oldest bool, first, last uint64) *meetingSource {
+	s := &meetingSource{b: b, hash: hash, cursor: cursor, oldest: oldest}
+	lo, hi := first>>meetingEpochBits, last>>meetingEpochBits
+	switch {
+	case oldest:
+		s.at, s.end = max(first, cursor+1)>>meetingEpochBits, hi
+		s.done = s.at > hi
+	case cursor == 0:
+		s.at, s.end = hi, lo
+	case cursor <= first:
+		s.done = true
+	default:
+		s.at, s.end = min(cursor-1, last)>>meetingEpochBits, lo
+	}
+	return s
+}
+
+func (s *meetingSource) next() (uint64, bool) {
+	for !s.done {
+		if s.cur == nil {
+			s.cur = newIndexSource(s.b, meetingPrefix(s.at, s.hash), s.cursor, s.oldest)
+		}
+		if seq, ok := s.cur.next(); ok {
+			return seq, true
+		}
+		s.cur = nil
+		switch {
+		case s.at == s.end:
+			s.done = true
+		case s.oldest:
+			s.at++
+		default:
+			s.at--
+		}
+	}
+	return 0, false
 }
 
 // rangeSource counts through consecutive sequence numbers.

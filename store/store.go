@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,14 +37,16 @@ var (
 	bEvents  = []byte("events")     // block first seq → event block
 	bDedupe  = []byte("dedupe")     // event_ts(8) + identity hash(8) → seq; doubles as the time index
 	bType    = []byte("ix_type")    // type code(2) + seq(8)
-	bMeeting = []byte("ix_meeting") // hash(meeting number, else uuid)(8) + seq(8)
+	bMeeting = []byte("ix_meeting") // epoch(4) + hash(meeting number, else uuid)(8) + seq(8)
 	bUUIDs   = []byte("uuids")      // meeting occurrence uuid → meeting number
 	bTypes   = []byte("types")      // event type name → code(2)
 	bLog     = []byte("log")        // after-seq(8) + log seq(8) → LogEntry JSON
 	bGaps    = []byte("gaps")       // from unix ns(8) + log seq(8) → Gap JSON
 	bLive    = []byte("live")       // derived live state (store/live), see livepersist.go
+	// bLiveJournal holds changes to bLive not yet folded into it, in order.
+	bLiveJournal = []byte("live_journal")
 
-	allBuckets = [][]byte{bMeta, bEvents, bDedupe, bType, bMeeting, bUUIDs, bTypes, bLog, bGaps, bLive}
+	allBuckets = [][]byte{bMeta, bEvents, bDedupe, bType, bMeeting, bUUIDs, bTypes, bLog, bGaps, bLive, bLiveJournal}
 
 	kFormat  = []byte("format")
 	kSchema  = []byte("schema")
@@ -102,6 +105,8 @@ type Store struct {
 	liveVer uint64
 	snap    *live.Snapshot
 	snapVer uint64
+	// snapChanges is what changed since snap: the next snapshot copies only that.
+	snapChanges live.Changes
 
 	w *writer // nil when read-only
 
@@ -307,7 +312,47 @@ func schemaOf(meta *bolt.Bucket) uint32 {
 
 // migrations[i] upgrades schema i+1 to i+2, in the same transaction as the open: a failed
 // migration leaves the file as it was.
-var migrations = []func(tx *bolt.Tx) error{}
+var migrations = []func(tx *bolt.Tx) error{
+	// 1→2: the live journal (its bucket is created with the others; the new number keeps
+	// older builds, which would not read it, from opening the file), and the meeting index
+	// cut into epochs.
+	func(tx *bolt.Tx) error { return rekeyMeetingIndex(tx) },
+}
+
+// rekeyMeetingIndex rewrites schema 1's meeting index keys, hash(8) + seq(8), as
+// epoch + hash + seq.
+func rekeyMeetingIndex(tx *bolt.Tx) error {
+	b := tx.Bucket(bMeeting)
+	if b == nil {
+		return nil
+	}
+	var keys [][]byte
+	err := b.ForEach(func(k, _ []byte) error {
+		if len(k) != 16 {
+			return fmt.Errorf("meeting index: a key of %d bytes", len(k))
+		}
+		seq := binary.BigEndian.Uint64(k[8:])
+		keys = append(keys, binary.BigEndian.AppendUint64(meetingPrefix(seq>>meetingEpochBits, k[:8]), seq))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteBucket(bMeeting); err != nil {
+		return err
+	}
+	if b, err = tx.CreateBucket(bMeeting); err != nil {
+		return err
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	b.FillPercent = 1 // appended in order
+	for _, k := range keys {
+		if err := b.Put(k, empty); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func migrate(tx *bolt.Tx, from uint32) error {
 	for v := from; v < schemaVersion(); v++ {
@@ -370,7 +415,7 @@ func (s *Store) Live() *live.Snapshot {
 	s.liveMu.Lock()
 	defer s.liveMu.Unlock()
 	if s.snap == nil || s.snapVer != s.liveVer {
-		s.snap, s.snapVer = s.state.Snapshot(), s.liveVer
+		s.snap, s.snapVer = s.state.SnapshotSince(s.snap, &s.snapChanges), s.liveVer
 	}
 	return s.snap
 }

@@ -528,7 +528,7 @@ func TestMigrationsRunOnceInTheOpeningTransaction(t *testing.T) {
 		t.Fatalf("migration ran %d times; %d events", calls, s.LastSeq())
 	}
 	s.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket([]byte("v2_thing")) == nil || schemaOf(tx.Bucket(bMeta)) != 2 {
+		if tx.Bucket([]byte("v2_thing")) == nil || schemaOf(tx.Bucket(bMeta)) != schemaVersion() {
 			t.Fatal("not migrated")
 		}
 		return nil
@@ -549,7 +549,7 @@ func TestMigrationsRunOnceInTheOpeningTransaction(t *testing.T) {
 	migrations = migrations[:len(migrations)-1]
 	s = openTest(t, Options{Path: path})
 	s.db.View(func(tx *bolt.Tx) error {
-		if v := schemaOf(tx.Bucket(bMeta)); v != 2 {
+		if v := schemaOf(tx.Bucket(bMeta)); v != schemaVersion() {
 			t.Fatalf("schema %d after a failed migration", v)
 		}
 		return nil
@@ -585,4 +585,83 @@ func TestMaxBytesPrunesOldestFirst(t *testing.T) {
 	if len(p.Records) != 1 || p.Records[0].Seq != 10_000 {
 		t.Fatalf("after an impossible limit the newest event is %+v, want seq 10000 kept", p.Records)
 	}
+}
+
+// Pages by meeting walk the meeting index epoch by epoch (see meetingKey): over a history
+// of several epochs, both directions list exactly the meeting's events, and a schema-1 file
+// (one flat index) upgraded on open lists the same.
+func TestMeetingPagesAcrossEpochs(t *testing.T) {
+	defer func(b uint) { meetingEpochBits = b }(meetingEpochBits)
+	meetingEpochBits = 9
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openTest(t, Options{Path: path})
+	items := benchEventsAt(t, 6<<meetingEpochBits, 20) // few meetings, each spanning epochs
+	submit(t, s, items...)
+	want := map[string][]uint64{} // meeting number → its events' seqs, oldest first
+	for seq, it := range items {
+		if k := meetingIndexKey(it.Event); k != "" {
+			want[k] = append(want[k], uint64(seq+1))
+		}
+	}
+	var busiest string
+	for k, seqs := range want {
+		if len(seqs) > len(want[busiest]) {
+			busiest = k
+		}
+	}
+	if w := want[busiest]; w[0]>>meetingEpochBits == w[len(w)-1]>>meetingEpochBits {
+		t.Fatalf("meeting %s lies within one epoch; the test needs one that spans several", busiest)
+	}
+	check := func(s *Store, when string) {
+		t.Helper()
+		for _, oldest := range []bool{true, false} {
+			var got []uint64
+			for q := (Query{Filter: Filter{Meeting: busiest}, Oldest: oldest, Limit: 50}); ; {
+				p, err := s.Page(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range p.Records {
+					got = append(got, r.Seq)
+				}
+				if p.Done {
+					break
+				}
+				q.Cursor = p.Next
+			}
+			if !oldest {
+				slices.Reverse(got)
+			}
+			if !slices.Equal(got, want[busiest]) {
+				t.Fatalf("%s, oldest first %v: %d events of meeting %s listed, want %d", when, oldest, len(got), busiest, len(want[busiest]))
+			}
+		}
+	}
+	check(s, "new file")
+	s.Close()
+
+	// Make it a schema-1 file: hash(8) + seq(8) keys, schema 1.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		var old [][]byte
+		tx.Bucket(bMeeting).ForEach(func(k, _ []byte) error {
+			old = append(old, slices.Clone(k[4:]))
+			return nil
+		})
+		tx.DeleteBucket(bMeeting)
+		b, _ := tx.CreateBucket(bMeeting)
+		for _, k := range old {
+			b.Put(k, empty)
+		}
+		return tx.Bucket(bMeta).Put(kSchema, u32(1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, Options{Path: path})
+	check(s, "upgraded from schema 1")
 }

@@ -486,7 +486,7 @@ func (w *writer) commit(batch []input) error {
 		if err := c.flush(); err != nil {
 			return err
 		}
-		if err := saveLive(tx, s.state); err != nil {
+		if err := saveLive(tx, s.state, &s.snapChanges); err != nil {
 			return err
 		}
 		if w.link.Receiving {
@@ -545,6 +545,7 @@ func (w *writer) reloadLive() {
 		if err == nil {
 			s.liveMu.Lock()
 			s.state = st
+			s.snapChanges.All()
 			s.liveVer++
 			s.liveMu.Unlock()
 		}
@@ -684,8 +685,19 @@ func meetingHash(key string) []byte {
 	return h.Sum(nil)
 }
 
+// The meeting index is cut into epochs of 2^meetingEpochBits sequence numbers: a key is
+// epoch(4) + meetingHash(8) + seq(8). New entries then land in the newest epoch's few
+// hundred pages, rather than anywhere in an index as big as the history: on an account with
+// thousands of meetings, a commit used to rewrite a page per event. A query by meeting
+// seeks once per epoch.
+var meetingEpochBits uint = 14 // tests make epochs smaller
+
 func meetingKey(key string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(meetingHash(key), seq)
+	return binary.BigEndian.AppendUint64(meetingPrefix(seq>>meetingEpochBits, meetingHash(key)), seq)
+}
+
+func meetingPrefix(epoch uint64, hash []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(make([]byte, 0, 20), uint32(epoch)), hash...)
 }
 
 // knownUUID reports whether the uuid → number mapping was already written (recently; a
@@ -807,7 +819,7 @@ func (w *writer) expireLive(now time.Time) {
 			return nil
 		}
 		s.liveVer++
-		return saveLive(tx, s.state)
+		return saveLive(tx, s.state, &s.snapChanges)
 	})
 	if err != nil {
 		w.reloadLive()

@@ -419,3 +419,12 @@ func eqSlice[T comparable](t *testing.T, what string, got, want []T) {
 		t.Errorf("%s:\n got %v\nwant %v", what, got, want)
 	}
 }
+
+func dumpSnap(tb testing.TB, s *Snapshot) string {
+	tb.Helper()
+	out, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(out)
+}

@@ -3,6 +3,7 @@ package live
 import (
 	"fmt"
 	"math/rand"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -158,6 +159,10 @@ func TestPropertyRandomArrival(t *testing.T) {
 		}
 		s := New()
 		changedOnce := map[feed.Identity]bool{}
+		var (
+			shown   *Snapshot // what a viewer holds, built a commit at a time as the store does
+			changes Changes
+		)
 		for i, e := range evs {
 			if s.Apply(e) {
 				changedOnce[e.Identity()] = true
@@ -165,6 +170,16 @@ func TestPropertyRandomArrival(t *testing.T) {
 			if rng.Intn(40) == 0 {
 				at := int(e.TS)/1000 - int(t0.Unix())
 				s.MarkGap(timeAt(at), timeAt(at+30+rng.Intn(300)), "reconnecting")
+			}
+			if rng.Intn(3) == 0 { // a commit
+				changes.Add(s.TakeDirty())
+				if rng.Intn(2) == 0 { // and a viewer looking
+					shown = s.SnapshotSince(shown, &changes)
+					if full := s.Snapshot(); !reflect.DeepEqual(shown, full) {
+						t.Fatalf("seed %d, event %d (%s): the snapshot built from changes differs from a full one:\n%s\nwant\n%s",
+							seed, i, e.Summary(), dumpSnap(t, shown), dumpSnap(t, full))
+					}
+				}
 			}
 			checkInvariants(t, s)
 			for k := range s.Ended {

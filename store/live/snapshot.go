@@ -19,13 +19,78 @@ type Snapshot struct {
 
 // Snapshot deep-copies the state.
 func (s *State) Snapshot() *Snapshot {
-	snap := &Snapshot{NewestTS: s.NewestTS}
-	for _, m := range s.Meetings {
-		c := m.clone()
-		if name := s.Users[m.HostID]; name != "" {
-			c.HostName = name // a user.created since the meeting's last event
+	return s.SnapshotSince(nil, nil)
+}
+
+// Changes gathers what changed since a snapshot (from each Dirty the writer takes), so
+// that the next snapshot copies only that: a busy account changes a few meetings per
+// commit while viewers ask for the whole state.
+type Changes struct {
+	all                  bool
+	meetings, recordings map[string]bool
+}
+
+// Add notes one commit's changes.
+func (c *Changes) Add(d Dirty) {
+	if c.meetings == nil {
+		c.meetings, c.recordings = map[string]bool{}, map[string]bool{}
+	}
+	// A renamed user may be the host of any meeting.
+	c.all = c.all || len(d.Users) > 0
+	for _, ks := range [][]string{d.Meetings, d.Ended} {
+		for _, k := range ks {
+			c.meetings[k] = true
 		}
-		snap.Meetings = append(snap.Meetings, c)
+	}
+	for k := range d.People {
+		c.meetings[k] = true
+	}
+	for _, k := range d.Recordings {
+		c.recordings[k] = true
+	}
+}
+
+// All marks everything changed: the state was replaced.
+func (c *Changes) All() { c.all = true }
+
+// SnapshotSince returns a snapshot of the state that shares with prev the meetings and
+// recordings that c does not name (snapshots are immutable), and resets c. With no prev
+// (or c nil, or everything changed) it copies everything.
+func (s *State) SnapshotSince(prev *Snapshot, c *Changes) *Snapshot {
+	full := prev == nil || c == nil || c.all
+	snap := &Snapshot{NewestTS: s.NewestTS, Meetings: make([]*Meeting, 0, len(s.Meetings)),
+		Recordings: make([]*Recording, 0, len(s.Recordings))}
+	if full {
+		for _, m := range s.Meetings {
+			snap.Meetings = append(snap.Meetings, s.meetingCopy(m))
+		}
+		for _, r := range s.Recordings {
+			snap.Recordings = append(snap.Recordings, r.clone())
+		}
+	} else {
+		for _, m := range prev.Meetings {
+			if !c.meetings[m.Key] {
+				snap.Meetings = append(snap.Meetings, m)
+			}
+		}
+		for k := range c.meetings {
+			if m := s.Meetings[k]; m != nil {
+				snap.Meetings = append(snap.Meetings, s.meetingCopy(m))
+			}
+		}
+		for _, r := range prev.Recordings {
+			if !c.recordings[r.Key] {
+				snap.Recordings = append(snap.Recordings, r)
+			}
+		}
+		for k := range c.recordings {
+			if r := s.Recordings[k]; r != nil {
+				snap.Recordings = append(snap.Recordings, r.clone())
+			}
+		}
+	}
+	if c != nil {
+		*c = Changes{}
 	}
 	sort.Slice(snap.Meetings, func(i, j int) bool {
 		a, b := snap.Meetings[i], snap.Meetings[j]
@@ -34,11 +99,6 @@ func (s *State) Snapshot() *Snapshot {
 		}
 		return a.Key < b.Key
 	})
-	for _, r := range s.Recordings {
-		c := *r
-		c.Files = slices.Clone(r.Files)
-		snap.Recordings = append(snap.Recordings, &c)
-	}
 	sort.Slice(snap.Recordings, func(i, j int) bool {
 		a, b := snap.Recordings[i], snap.Recordings[j]
 		if a.LastTS != b.LastTS {
@@ -47,6 +107,21 @@ func (s *State) Snapshot() *Snapshot {
 		return a.Key < b.Key
 	})
 	return snap
+}
+
+// meetingCopy is a viewer's copy of m, with its host's name as known now.
+func (s *State) meetingCopy(m *Meeting) *Meeting {
+	c := m.clone()
+	if name := s.Users[m.HostID]; name != "" {
+		c.HostName = name // a user.created since the meeting's last event
+	}
+	return c
+}
+
+func (r *Recording) clone() *Recording {
+	c := *r
+	c.Files = slices.Clone(r.Files)
+	return &c
 }
 
 func (m *Meeting) clone() *Meeting {
