@@ -20,7 +20,7 @@ import (
 // what changed is written, in the same transaction as the events that changed it; each
 // participant is a record of its own so that a join in a big meeting writes one small value.
 // Changes go first to the live journal, appended in order, and are folded into the live
-// bucket every liveFoldEvery entries: on an account with thousands of meetings, a commit
+// bucket every liveFoldBytes, and when the writer is idle: on an account with thousands of meetings, a commit
 // changes records all over the live bucket, and writing them there each time rewrote most of
 // its pages (2,300 pages for 1,000 events at 10,000 meetings; 650 with the journal).
 //
@@ -116,7 +116,7 @@ func liveKey(prefix byte, key string) []byte {
 // saveLive persists what changed in st since the last call, and notes it in changes for
 // the next snapshot. The caller holds liveMu.
 func saveLive(tx *bolt.Tx, st *live.State, changes *live.Changes) error {
-	j := liveJournal{tx.Bucket(bLiveJournal)}
+	j := openJournal(tx)
 	d := st.TakeDirty()
 	changes.Add(d)
 	put := func(prefix byte, key string, v any, present bool) error {
@@ -198,17 +198,20 @@ func saveLive(tx *bolt.Tx, st *live.State, changes *live.Changes) error {
 	if err := j.add(opPut, kNewest, binary.BigEndian.AppendUint64(nil, uint64(st.NewestTS))); err != nil {
 		return err
 	}
-	if j.b.Sequence() >= liveFoldEvery {
+	if j.b.Sequence() >= liveFoldBytes {
 		return foldLive(tx)
 	}
 	return nil
 }
 
-// liveFoldEvery is how many journal entries are folded into the live bucket at once: each
-// fold rewrites the changed records once, however often they changed in between.
-var liveFoldEvery uint64 = 50_000
+// liveFoldBytes is how much journal is folded into the live bucket at once: each fold
+// rewrites the changed records once, however often they changed in between, and the journal
+// is read whole when the store opens.
+var liveFoldBytes uint64 = 8 << 20
 
-// Journal entries: op, uvarint key length, key, value.
+// Journal entries: op, uvarint key length, key, value. An entry's key is the journal's
+// length before it (8 bytes) and the bucket's sequence is its length, so that both stay in
+// order and the length needs no bookkeeping of its own.
 const (
 	opPut          = 'P'
 	opDelete       = 'D'
@@ -217,16 +220,22 @@ const (
 
 type liveJournal struct{ b *bolt.Bucket }
 
+func openJournal(tx *bolt.Tx) liveJournal {
+	b := tx.Bucket(bLiveJournal)
+	b.FillPercent = 1 // appended in key order: full pages
+	return liveJournal{b}
+}
+
 func (j liveJournal) add(op byte, k, v []byte) error {
-	seq, err := j.b.NextSequence()
-	if err != nil {
-		return err
-	}
 	e := make([]byte, 0, 1+binary.MaxVarintLen32+len(k)+len(v))
 	e = append(e, op)
 	e = binary.AppendUvarint(e, uint64(len(k)))
 	e = append(append(e, k...), v...)
-	return j.b.Put(binary.BigEndian.AppendUint64(nil, seq), e)
+	at := j.b.Sequence()
+	if err := j.b.Put(binary.BigEndian.AppendUint64(nil, at), e); err != nil {
+		return err
+	}
+	return j.b.SetSequence(at + uint64(len(e)))
 }
 
 // liveOverlay is the journal read in order: the last put or delete of each key, and the

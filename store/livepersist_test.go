@@ -39,8 +39,8 @@ func TestPersonRecordEncodesLikeEncodingJSON(t *testing.T) {
 // last changes were folded into the live bucket or are still in the journal, and across
 // meetings that ended (their people deleted by prefix) in between.
 func TestLiveJournalRoundTrip(t *testing.T) {
-	defer func(n uint64) { liveFoldEvery = n }(liveFoldEvery)
-	liveFoldEvery = 400 // several folds, and a journal left over at each reopen
+	defer func(n uint64) { liveFoldBytes = n }(liveFoldBytes)
+	liveFoldBytes = 64 << 10 // several folds, and a journal left over at each reopen
 	path := filepath.Join(t.TempDir(), "events.db")
 	items := benchEventsAt(t, 6_000, 300)
 	folded, journaled := false, false

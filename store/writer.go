@@ -810,16 +810,23 @@ func (w *writer) housekeep() {
 	}
 }
 
+// expireLive forgets stale live state and folds the live journal: housekeeping runs when
+// the writer is idle, a better time for that than a busy commit.
 func (w *writer) expireLive(now time.Time) {
 	s := w.s
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		s.liveMu.Lock()
 		defer s.liveMu.Unlock()
-		if !s.state.Expire(now) {
+		if s.state.Expire(now) {
+			s.liveVer++
+			if err := saveLive(tx, s.state, &s.snapChanges); err != nil {
+				return err
+			}
+		}
+		if tx.Bucket(bLiveJournal).Sequence() == 0 {
 			return nil
 		}
-		s.liveVer++
-		return saveLive(tx, s.state, &s.snapChanges)
+		return foldLive(tx)
 	})
 	if err != nil {
 		w.reloadLive()
