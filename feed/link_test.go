@@ -714,7 +714,9 @@ func TestLargeFrames(t *testing.T) {
 			c.event(testEvent(1, time.Now())) // the shared read buffer must not leak into the first
 			c.serve()
 		})
-		r := startClient(t, Config{URL: z.url(), Tokens: &fakeTokens{}})
+		// A generous heartbeat: under -race on a busy machine, reading and decoding 2 MiB can
+		// outlast the tests' usual 225 ms liveness window, which is not what this tests.
+		r := startClient(t, Config{URL: z.url(), Tokens: &fakeTokens{}, Heartbeat: 2 * time.Second})
 		r.state(StateConnecting)
 		r.state(StateLive)
 		it := r.next()
@@ -736,7 +738,7 @@ func TestLargeFrames(t *testing.T) {
 			}
 			c.serve()
 		})
-		r := startClient(t, Config{URL: z.url(), Tokens: &fakeTokens{}, ReadLimit: 1 << 20})
+		r := startClient(t, Config{URL: z.url(), Tokens: &fakeTokens{}, ReadLimit: 1 << 20, Heartbeat: 2 * time.Second})
 		r.state(StateConnecting)
 		r.state(StateLive)
 		if tr := r.state(StateBackoff); tr.Reason != "a frame exceeded the read limit of 1048576 bytes" {
