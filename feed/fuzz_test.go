@@ -5,9 +5,29 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"unicode/utf8"
+
+	fastjson "github.com/segmentio/encoding/json"
 )
+
+// sameAsEncodingJSON checks the fast decoder that unmarshal tries first against
+// encoding/json: where it succeeds, encoding/json must too, with the same result. (Where it
+// fails, unmarshal uses encoding/json itself.)
+func sameAsEncodingJSON[T any](t *testing.T, data []byte) {
+	t.Helper()
+	var fast, std T
+	if fastjson.Unmarshal(data, &fast) != nil {
+		return
+	}
+	if err := json.Unmarshal(data, &std); err != nil {
+		t.Fatalf("%T: the fast decoder accepted what encoding/json rejects (%v)", fast, err)
+	}
+	if !reflect.DeepEqual(fast, std) {
+		t.Fatalf("%T: the fast decoder read\n%+v\nencoding/json\n%+v", fast, fast, std)
+	}
+}
 
 // samples returns every file of testdata/samples.
 func samples(f *testing.F) [][]byte {
@@ -44,6 +64,14 @@ func FuzzDecodeFrame(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsEncodingJSON[wireFrame](t, data)
+		sameAsEncodingJSON[wireStringFrame](t, data)
+		sameAsEncodingJSON[string](t, data)
+		if fast, err := DecodeFrame(data); err == nil {
+			if slow, err := decodeFrame(data); err != nil || !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("DecodeFrame read %+v; the general decoder %+v, %v", fast, slow, err)
+			}
+		}
 		in := bytes.Clone(data)
 		fr, err := DecodeFrame(in)
 		if err == nil {
@@ -98,6 +126,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsEncodingJSON[Event](t, data)
 		in := bytes.Clone(data)
 		ev, err := DecodeEvent(in)
 		if err != nil {
