@@ -1,14 +1,12 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -284,7 +282,7 @@ func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
 				continue
 			}
 			if now := time.Now(); win.has(now) {
-				lat = append(lat, now.Sub(sentStamp(f.Header)))
+				lat = append(lat, now.Sub(feed.SentAt(f.Header)))
 			}
 		}
 	}()
@@ -299,25 +297,6 @@ func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
 	step.Latency = summarize(lat)
 	step.judge()
 	return step, nil
-}
-
-// sentStamp reads the simulator's {"sim_sent_ns":N} frame header.
-func sentStamp(header []byte) time.Time {
-	const key = `"sim_sent_ns":`
-	i := bytes.Index(header, []byte(key))
-	if i < 0 {
-		return time.Time{}
-	}
-	digits := header[i+len(key):]
-	n := 0
-	for n < len(digits) && digits[n] >= '0' && digits[n] <= '9' {
-		n++
-	}
-	ns, err := strconv.ParseInt(string(digits[:n]), 10, 64)
-	if err != nil {
-		return time.Time{}
-	}
-	return time.Unix(0, ns)
 }
 
 func (rep *IngestReport) writeTable(w io.Writer) {

@@ -60,12 +60,3 @@ func TestIsFeedMsgKnowsOnlyTheTUIsBatchMessage(t *testing.T) {
 		}
 	}
 }
-
-func TestSentStamp(t *testing.T) {
-	if got := sentStamp([]byte(`{"sim_sent_ns":1234567890123}`)); got.UnixNano() != 1234567890123 {
-		t.Fatalf("%v", got)
-	}
-	if got := sentStamp([]byte(`{}`)); !got.IsZero() {
-		t.Fatalf("no stamp: %v", got)
-	}
-}

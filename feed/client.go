@@ -446,7 +446,7 @@ func (c *Client) read(ctx context.Context, l *link, out chan<- Item, attempt int
 				continue
 			}
 			c.countEvent(now, ev)
-			out <- Item{Received: now, Event: ev, SentAt: sentAt(f.Header)}
+			out <- Item{Received: now, Event: ev, SentAt: SentAt(f.Header)}
 		case f.Module == ModuleHeartbeat:
 			c.mu.Lock()
 			c.stats.Frames++
@@ -522,9 +522,9 @@ func describeContent(content []byte) string {
 	return s
 }
 
-// sentAt reads the simulator's send stamp from a frame header, {"sim_sent_ns":<nanos>}.
+// SentAt reads the simulator's send stamp from a frame header, {"sim_sent_ns":<nanos>}.
 // Zoom's headers are {}, which the length check dismisses at no cost.
-func sentAt(header []byte) time.Time {
+func SentAt(header []byte) time.Time {
 	const key = `"sim_sent_ns":`
 	if len(header) < len(key)+3 {
 		return time.Time{}

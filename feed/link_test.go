@@ -952,7 +952,7 @@ func TestSentAt(t *testing.T) {
 		`{"sim_sent_ns":"x"}`:                 0,
 		`{"sim_sent_ns":99999999999999999999999}`: 0,
 	} {
-		got := sentAt([]byte(header))
+		got := SentAt([]byte(header))
 		if (want == 0) != got.IsZero() || (want != 0 && got.UnixNano() != want) {
 			t.Errorf("%s: %v", header, got)
 		}
