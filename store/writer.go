@@ -807,6 +807,7 @@ func (w *writer) housekeep() {
 		w.lastHousekeep = now
 		w.pruneMore = w.s.opts.Retain > 0 || w.s.opts.MaxBytes > 0
 		w.expireLive(now)
+		w.s.releaseMapping()
 	}
 }
 
