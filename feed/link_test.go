@@ -298,14 +298,27 @@ func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
 }
 
 // noClientGoroutines fails if any goroutine still runs client code (Run joins all of its own).
+// A joined goroutine may still be on its way out, so it looks again for a while, as goleak
+// does, before failing.
 func noClientGoroutines(t *testing.T) {
 	t.Helper()
-	buf := make([]byte, 1<<20)
-	stacks := string(buf[:runtime.Stack(buf, true)])
-	for g := range strings.SplitSeq(stacks, "\n\n") {
-		if strings.Contains(g, "zoomwatch/feed.(*Client)") {
-			t.Errorf("goroutine left behind:\n%s", g)
+	var left []string
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		left = left[:0]
+		for g := range strings.SplitSeq(stacks, "\n\n") {
+			if strings.Contains(g, "zoomwatch/feed.(*Client)") {
+				left = append(left, g)
+			}
 		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, g := range left {
+		t.Errorf("goroutine left behind:\n%s", g)
 	}
 }
 
