@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -357,22 +358,43 @@ const keepBuffer = 1 << 20 // a buffer grown past this by a huge frame is not ke
 // next reads the next message. The read deadline is moved only when an eighth of the
 // liveness window has passed since it was last set, not for every frame: a silent link is
 // still noticed after 7/8 to 8/8 of the window, and at tens of thousands of frames a second
-// the timer is left alone.
+// the timer is left alone. Bytes of a frame still arriving count as signs of life, so that a
+// huge frame on a slow link is read rather than cut off, and then never delivered again.
 func (r *frameReader) next() (typ int, data []byte, err error) {
 	if r.buf.Cap() > keepBuffer {
 		r.buf = bytes.Buffer{}
 	}
 	r.buf.Reset()
 	r.waitFrom = time.Now()
-	if r.waitFrom.Sub(r.armedAt) > r.liveness/8 {
-		r.conn.SetReadDeadline(r.waitFrom.Add(r.liveness))
-		r.armedAt = r.waitFrom
-	}
+	r.rearm(r.waitFrom)
 	typ, rd, err := r.conn.NextReader()
 	if err == nil {
-		_, err = r.buf.ReadFrom(rd)
+		_, err = r.buf.ReadFrom(progressReader{rd, r})
 	}
 	return typ, r.buf.Bytes(), err
+}
+
+func (r *frameReader) rearm(now time.Time) {
+	if now.Sub(r.armedAt) > r.liveness/8 {
+		r.conn.SetReadDeadline(now.Add(r.liveness))
+		r.armedAt = now
+	}
+}
+
+// progressReader moves the read deadline as a frame's bytes arrive.
+type progressReader struct {
+	rd io.Reader
+	fr *frameReader
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.rd.Read(b)
+	if n > 0 {
+		now := time.Now()
+		p.fr.waitFrom = now
+		p.fr.rearm(now)
+	}
+	return n, err
 }
 
 // read is the link's one reader: build_connection first, then frames until the link ends.

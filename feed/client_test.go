@@ -322,7 +322,9 @@ func TestBadFramesAreKeptAndTheLinkCarriesOn(t *testing.T) {
 }
 
 func TestOversizedFrameIsRead(t *testing.T) {
-	r := newRig(t, sim.Options{Seed: 8, Rate: 5}, 100*time.Millisecond)
+	// A heartbeat long enough that decoding 400 KiB under -race on a busy machine is not
+	// mistaken for silence (TestSlowFrameKeepsTheLink covers a slow link).
+	r := newRig(t, sim.Options{Seed: 8, Rate: 5}, time.Second)
 	r.start()
 	r.liveAndCurrent()
 	r.sim.SendOversize()

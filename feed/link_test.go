@@ -762,6 +762,39 @@ func TestLargeFrames(t *testing.T) {
 	})
 }
 
+// A frame that takes longer than the liveness window to arrive, its bytes flowing all the
+// while, is read whole: the link is not cut off mid-frame (Zoom would never send it again).
+func TestSlowFrameKeepsTheLink(t *testing.T) {
+	big := bigEvent(512 << 10)
+	z := newFakeZoom(t, func(c *zconn) {
+		c.buildOK()
+		if c.n == 1 {
+			w, err := c.NextWriter(websocket.TextMessage)
+			if err != nil {
+				return
+			}
+			frame := messageFrame(big)
+			const pieces = 8 // 8 × 60 ms: twice the 225 ms window, never 225 ms without bytes
+			for i := range pieces {
+				w.Write([]byte(frame[i*len(frame)/pieces : (i+1)*len(frame)/pieces]))
+				time.Sleep(60 * time.Millisecond) // the slow link being simulated
+			}
+			w.Close()
+		}
+		c.serve()
+	})
+	r := startClient(t, Config{URL: z.url(), Tokens: &fakeTokens{}})
+	r.state(StateConnecting)
+	r.state(StateLive)
+	it := r.next()
+	if it.Event == nil || string(it.Event.Raw) != big {
+		t.Fatalf("got %+v, want the slow event intact", it.Transition)
+	}
+	if st := r.c.Stats(); st.Reconnects != 0 || st.Current.State != StateLive {
+		t.Fatalf("the link was replaced while the frame arrived: %+v", st)
+	}
+}
+
 func TestErrorFrameEndsTheLink(t *testing.T) {
 	z := newFakeZoom(t, func(c *zconn) {
 		c.buildOK()
