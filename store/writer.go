@@ -27,6 +27,9 @@ const (
 	aliveEvery = 5 * time.Second
 	// housekeepEvery is how often retention and live-state expiry run.
 	housekeepEvery = time.Minute
+	// releaseEvery is how often the file's pages leave the resident size (releaseMapping):
+	// what stays is what the writer touched since.
+	releaseEvery = 10 * time.Second
 	// pruneChunk is the most blocks one pruning transaction removes.
 	pruneChunk = 16
 )
@@ -139,6 +142,7 @@ type writer struct {
 	uuidsSeen     map[string]struct{} // occurrences already mapped to their number
 	lastAliveSave time.Time
 	lastHousekeep time.Time
+	lastRelease   time.Time
 	pruneMore     bool
 
 	healthMu sync.Mutex
@@ -807,6 +811,9 @@ func (w *writer) housekeep() {
 		w.lastHousekeep = now
 		w.pruneMore = w.s.opts.Retain > 0 || w.s.opts.MaxBytes > 0
 		w.expireLive(now)
+	}
+	if now.Sub(w.lastRelease) >= releaseEvery {
+		w.lastRelease = now
 		w.s.releaseMapping()
 	}
 }
