@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -86,6 +87,20 @@ var errBadBlock = errors.New("corrupt event block")
 type block struct {
 	first uint64
 	recs  []Record
+	// plain holds the decompressed bytes recs point into, when they came from plainPool.
+	plain *[]byte
+}
+
+// plainPool recycles the buffers readers decompress blocks into: a page of rare events
+// decompresses a block for each row, and allocating every one cost a third of the page.
+var plainPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// recycle gives the block's buffer back to plainPool; the block is unusable afterwards.
+func (b *block) recycle() {
+	if b.plain != nil {
+		plainPool.Put(b.plain)
+		b.plain, b.recs = nil, nil
+	}
 }
 
 func (b *block) last() uint64 { return b.first + uint64(len(b.recs)) - 1 }
@@ -122,27 +137,39 @@ func encodeBlock(recs []Record) []byte {
 }
 
 func decodeBlock(first uint64, v []byte) (*block, error) {
+	return decodeBlockInto(first, v, nil)
+}
+
+// decodeBlockInto decodes into *buf's memory when it is large enough (growing it otherwise),
+// and the block keeps buf (see recycle). With buf nil it allocates.
+func decodeBlockInto(first uint64, v []byte, buf *[]byte) (*block, error) {
 	if len(v) < 2 || v[0] != blockVersion {
 		return nil, fmt.Errorf("events %d…: %w", first, errBadBlock)
 	}
-	var plain []byte
+	var dst, plain []byte
+	if buf != nil {
+		dst = (*buf)[:cap(*buf)]
+	}
 	switch v[1] {
 	case codecRaw:
-		plain = append([]byte(nil), v[2:]...)
+		plain = append(dst[:0], v[2:]...)
 	case codecS2:
 		var err error
-		if plain, err = s2.Decode(nil, v[2:]); err != nil {
+		if plain, err = s2.Decode(dst, v[2:]); err != nil {
 			return nil, fmt.Errorf("events %d…: %w: %v", first, errBadBlock, err)
 		}
 	default:
 		return nil, fmt.Errorf("events %d…: %w: codec %d", first, errBadBlock, v[1])
+	}
+	if buf != nil {
+		*buf = plain
 	}
 	n, k := binary.Uvarint(plain)
 	if k <= 0 || n == 0 || n > blockMax {
 		return nil, fmt.Errorf("events %d…: %w: count", first, errBadBlock)
 	}
 	rest := plain[k:]
-	b := &block{first: first, recs: make([]Record, n)}
+	b := &block{first: first, recs: make([]Record, n), plain: buf}
 	lens := make([]uint64, n)
 	for i := range b.recs {
 		if len(rest) < 1 {

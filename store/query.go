@@ -69,6 +69,7 @@ func (s *Store) Page(q Query) (Page, error) {
 			p.Done = true
 			return nil
 		}
+		defer r.close()
 		m := newMatcher(q.Filter)
 		src := s.candidates(r, q)
 		for {
@@ -107,6 +108,7 @@ func (s *Store) Get(seq uint64) (Record, bool, error) {
 		if r == nil {
 			return nil
 		}
+		defer r.close()
 		var err error
 		rec, ok, err = r.get(seq)
 		if ok {
@@ -208,6 +210,7 @@ func (s *Store) scanTime(ctx context.Context, f Filter, fn func(*Record) error) 
 			if r == nil {
 				return nil
 			}
+			defer r.close()
 			c := tx.Bucket(bDedupe).Cursor()
 			k, v := c.Seek(from)
 			for ; k != nil; k, v = c.Next() {
@@ -259,9 +262,11 @@ func newReader(tx *bolt.Tx) *reader {
 	return &reader{events: b}
 }
 
+// get returns the event seq with a Raw of its own: the cached blocks' memory is reused.
 func (r *reader) get(seq uint64) (Record, bool, error) {
 	for _, b := range r.cache {
 		if rec, ok := b.get(seq); ok {
+			rec.Raw = bytes.Clone(rec.Raw)
 			return rec, true, nil
 		}
 	}
@@ -273,14 +278,30 @@ func (r *reader) get(seq uint64) (Record, bool, error) {
 	if k == nil {
 		return Record{}, false, nil
 	}
-	b, err := decodeBlock(keySeq(k), v)
+	buf := plainPool.Get().(*[]byte)
+	b, err := decodeBlockInto(keySeq(k), v, buf)
 	if err != nil {
+		plainPool.Put(buf)
 		return Record{}, false, err
+	}
+	if old := r.cache[r.next]; old != nil {
+		old.recycle()
 	}
 	r.cache[r.next] = b
 	r.next = (r.next + 1) % len(r.cache)
 	rec, ok := b.get(seq)
+	rec.Raw = bytes.Clone(rec.Raw)
 	return rec, ok, nil
+}
+
+// close recycles the cached blocks; the reader is unusable afterwards.
+func (r *reader) close() {
+	for i, b := range r.cache {
+		if b != nil {
+			b.recycle()
+			r.cache[i] = nil
+		}
+	}
 }
 
 // seqSource yields candidate sequence numbers in query order.

@@ -665,3 +665,36 @@ func TestMeetingPagesAcrossEpochs(t *testing.T) {
 	s = openTest(t, Options{Path: path})
 	check(s, "upgraded from schema 1")
 }
+
+// Readers decompress into recycled buffers: the records a query returns keep their bytes
+// however many queries follow.
+func TestRecordsOwnTheirBytes(t *testing.T) {
+	s := openTest(t, Options{})
+	items := benchEvents(t, 3_000)
+	submit(t, s, items...)
+	var kept []Record
+	for q := (Query{Oldest: true, Limit: 37}); ; {
+		p, err := s.Page(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, p.Records...)
+		if p.Done {
+			break
+		}
+		q.Cursor = p.Next
+	}
+	for i := 0; i < 200; i++ { // other queries, reusing the buffers
+		if _, err := s.Page(Query{Filter: Filter{Types: []string{"recording.completed"}}, Cursor: uint64(i*13%3000 + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(kept) != len(items) {
+		t.Fatalf("%d records, want %d", len(kept), len(items))
+	}
+	for i, r := range kept {
+		if !bytes.Equal(r.Raw, items[i].Event.Raw) {
+			t.Fatalf("record %d changed after later queries:\n%s\nwant\n%s", r.Seq, r.Raw, items[i].Event.Raw)
+		}
+	}
+}
