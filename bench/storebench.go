@@ -422,6 +422,11 @@ func copyFile(from, to string) error {
 		out.Close()
 		return err
 	}
+	// Written back now, so that the first open's fsync does not pay for the copy.
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
 	return out.Close()
 }
 
