@@ -81,12 +81,12 @@ func FuzzDecodeFrame(f *testing.F) {
 			if fr.Success && fr.Failed {
 				t.Fatal("both success and failed")
 			}
-			content := bytes.Clone(fr.Content)
+			content, header := bytes.Clone(fr.Content), bytes.Clone(fr.Header)
 			for i := range in {
 				in[i] = 'X' // the caller reuses its read buffer
 			}
-			if !bytes.Equal(fr.Content, content) {
-				t.Fatal("Content aliases the input")
+			if !bytes.Equal(fr.Content, content) || !bytes.Equal(fr.Header, header) {
+				t.Fatal("Content or Header aliases the input")
 			}
 			if fr.Module == ModuleMessage {
 				if ev, err := DecodeEvent(fr.Content); err == nil && !bytes.Equal(ev.Raw, content) {
