@@ -250,3 +250,25 @@ func TestPropertyRandomArrival(t *testing.T) {
 		}
 	}
 }
+
+// Changes nobody takes a snapshot of (a headless collector) stay bounded, and the snapshot
+// that finally comes is still exact.
+func TestChangesStayBounded(t *testing.T) {
+	s := New()
+	prev := s.Snapshot()
+	var c Changes
+	for i := range maxTracked + 10 {
+		k := fmt.Sprintf("m%d==", i)
+		s.Meetings[k] = &Meeting{Key: k, Topic: "t"}
+		c.Add(Dirty{Meetings: []string{k}})
+		if n := len(c.meetings) + len(c.recordings); n > maxTracked {
+			t.Fatalf("%d keys tracked, bound %d", n, maxTracked)
+		}
+	}
+	if !c.all {
+		t.Fatal("past the bound, the next snapshot must copy everything")
+	}
+	if got, want := s.SnapshotSince(prev, &c), s.Snapshot(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d meetings in the snapshot, want %d", len(got.Meetings), len(want.Meetings))
+	}
+}

@@ -30,13 +30,20 @@ type Changes struct {
 	meetings, recordings map[string]bool
 }
 
+// maxTracked bounds the keys Changes keeps: past it the next snapshot copies everything,
+// as a headless collector that nobody views would otherwise gather every key for weeks.
+const maxTracked = 1 << 14
+
 // Add notes one commit's changes.
 func (c *Changes) Add(d Dirty) {
+	// A renamed user may be the host of any meeting.
+	if c.all || len(d.Users) > 0 {
+		*c = Changes{all: true}
+		return
+	}
 	if c.meetings == nil {
 		c.meetings, c.recordings = map[string]bool{}, map[string]bool{}
 	}
-	// A renamed user may be the host of any meeting.
-	c.all = c.all || len(d.Users) > 0
 	for _, ks := range [][]string{d.Meetings, d.Ended} {
 		for _, k := range ks {
 			c.meetings[k] = true
@@ -48,10 +55,13 @@ func (c *Changes) Add(d Dirty) {
 	for _, k := range d.Recordings {
 		c.recordings[k] = true
 	}
+	if len(c.meetings)+len(c.recordings) > maxTracked {
+		*c = Changes{all: true}
+	}
 }
 
 // All marks everything changed: the state was replaced.
-func (c *Changes) All() { c.all = true }
+func (c *Changes) All() { *c = Changes{all: true} }
 
 // SnapshotSince returns a snapshot of the state that shares with prev the meetings and
 // recordings that c does not name (snapshots are immutable), and resets c. With no prev
