@@ -331,8 +331,7 @@ func rekeyMeetingIndex(tx *bolt.Tx) error {
 		if len(k) != 16 {
 			return fmt.Errorf("meeting index: a key of %d bytes", len(k))
 		}
-		seq := binary.BigEndian.Uint64(k[8:])
-		keys = append(keys, binary.BigEndian.AppendUint64(meetingPrefix(seq>>meetingEpochBits, k[:8]), seq))
+		keys = append(keys, hashedMeetingKey(k[:8], binary.BigEndian.Uint64(k[8:])))
 		return nil
 	})
 	if err != nil {

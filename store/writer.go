@@ -697,7 +697,11 @@ func meetingHash(key string) []byte {
 var meetingEpochBits uint = 14 // tests make epochs smaller
 
 func meetingKey(key string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(meetingPrefix(seq>>meetingEpochBits, meetingHash(key)), seq)
+	return hashedMeetingKey(meetingHash(key), seq)
+}
+
+func hashedMeetingKey(hash []byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(meetingPrefix(seq>>meetingEpochBits, hash), seq)
 }
 
 func meetingPrefix(epoch uint64, hash []byte) []byte {
