@@ -311,19 +311,7 @@ type seqSource interface{ next() (uint64, bool) }
 // or every event.
 func (s *Store) candidates(r *reader, q Query) seqSource {
 	tx := r.events.Tx()
-	switch {
-	case q.Meeting != "":
-		key := q.Meeting
-		if b := tx.Bucket(bUUIDs); b != nil && b.Get([]byte(key)) != nil {
-			num := b.Get([]byte(key))
-			key = string(num) // an occurrence: its events are filed under the meeting number
-		}
-		first, ok := firstSeq(r.events)
-		if !ok {
-			return &rangeSource{done: true}
-		}
-		return newMeetingSource(tx.Bucket(bMeeting), meetingHash(key), q.Cursor, q.Oldest, first, r.events.Sequence())
-	case len(q.Types) > 0:
+	if q.Meeting == "" && len(q.Types) > 0 {
 		codes := s.types.match(q.Types)
 		srcs := make([]seqSource, 0, len(codes))
 		for _, c := range codes {
@@ -331,31 +319,45 @@ func (s *Store) candidates(r *reader, q Query) seqSource {
 		}
 		return &mergeSource{srcs: srcs, oldest: q.Oldest, heads: make([]uint64, len(srcs)), ok: make([]bool, len(srcs))}
 	}
-	first, ok := firstSeq(r.events)
+	at, end, ok := seqRange(r.events, q)
 	if !ok {
 		return &rangeSource{done: true}
 	}
-	last := r.events.Sequence()
-	if q.Oldest {
-		return &rangeSource{at: max(q.Cursor+1, first), end: last, step: 1}
-	}
-	start := last
-	if q.Cursor != 0 {
-		if q.Cursor <= first {
-			return &rangeSource{done: true}
+	if q.Meeting != "" {
+		key := q.Meeting
+		if b := tx.Bucket(bUUIDs); b != nil {
+			if num := b.Get([]byte(key)); num != nil {
+				key = string(num) // an occurrence: its events are filed under the meeting number
+			}
 		}
-		start = min(q.Cursor-1, last)
+		return &meetingSource{b: tx.Bucket(bMeeting), hash: meetingHash(key), cursor: q.Cursor, oldest: q.Oldest,
+			at: at >> meetingEpochBits, end: end >> meetingEpochBits}
 	}
-	return &rangeSource{at: start, end: first, step: -1}
+	step := -1
+	if q.Oldest {
+		step = 1
+	}
+	return &rangeSource{at: at, end: end, step: step}
 }
 
-// firstSeq is the sequence number of the oldest event kept.
-func firstSeq(events *bolt.Bucket) (uint64, bool) {
+// seqRange is the span of sequence numbers q may visit, in its order: from at to end, both
+// included. ok is false when there is none.
+func seqRange(events *bolt.Bucket, q Query) (at, end uint64, ok bool) {
 	k, _ := events.Cursor().First()
 	if k == nil {
-		return 0, false
+		return 0, 0, false
 	}
-	return keySeq(k), true
+	first, last := keySeq(k), events.Sequence()
+	switch {
+	case q.Oldest:
+		at = max(q.Cursor+1, first)
+		return at, last, at <= last
+	case q.Cursor == 0:
+		return last, first, true
+	case q.Cursor <= first:
+		return 0, 0, false
+	}
+	return min(q.Cursor-1, last), first, true
 }
 
 // meetingSource walks one meeting's entries in the meeting index, an epoch at a time (see
@@ -368,23 +370,6 @@ type meetingSource struct {
 	at, end uint64 // epochs, both included
 	cur     *indexSource
 	done    bool
-}
-
-func newMeetingSource(b *bolt.Bucket, hash []byte, cursor uint64, oldest bool, first, last uint64) *meetingSource {
-	s := &meetingSource{b: b, hash: hash, cursor: cursor, oldest: oldest}
-	lo, hi := first>>meetingEpochBits, last>>meetingEpochBits
-	switch {
-	case oldest:
-		s.at, s.end = max(first, cursor+1)>>meetingEpochBits, hi
-		s.done = s.at > hi
-	case cursor == 0:
-		s.at, s.end = hi, lo
-	case cursor <= first:
-		s.done = true
-	default:
-		s.at, s.end = min(cursor-1, last)>>meetingEpochBits, lo
-	}
-	return s
 }
 
 func (s *meetingSource) next() (uint64, bool) {
