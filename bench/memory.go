@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"zoomwatch/feed/sim"
+	"zoomwatch/internal/numfmt"
 )
 
 // MemoryReport is the resident memory of a collecting zoomwatch by history size, and of a
@@ -124,7 +125,7 @@ func (r *runner) rssAt(ctx context.Context, n int) (RSSFigure, error) {
 		return fig, fmt.Errorf("zoomwatch tail exited %d:\n%s", code, c.stderrTail())
 	}
 	r.rss[n] = fig
-	r.progress("memory with %s events stored: %s resident", thousands(int64(n)), mib(fig.RSS))
+	r.progress("memory with %s events stored: %s resident", numfmt.Thousands(int64(n)), mib(fig.RSS))
 	return fig, nil
 }
 
@@ -254,11 +255,11 @@ func sampleProc(ctx context.Context, pid int, d time.Duration) (procSample, erro
 func (rep *MemoryReport) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "memory      resident size of a collecting zoomwatch tail (%d ev/s from the simulator)\n", collectorRate)
 	for _, f := range rep.Collector {
-		fmt.Fprintf(w, "  %9s events stored   %-10s (heap %s, mapped file %s; peak %s)\n", thousands(int64(f.Events)), mib(f.RSS), mib(f.Anon), mib(f.File), mib(f.Peak))
+		fmt.Fprintf(w, "  %9s events stored   %-10s (heap %s, mapped file %s; peak %s)\n", numfmt.Thousands(int64(f.Events)), mib(f.RSS), mib(f.Anon), mib(f.File), mib(f.Peak))
 	}
 	if s := rep.SSH; s != nil {
 		fmt.Fprintf(w, "  %d SSH viewers (zoomwatch serve, %s events stored): %s resident (alone %s; %s per viewer),\n",
-			s.Viewers, thousands(int64(s.Events)), mib(s.WatchedRSS), mib(s.AloneRSS), mib(s.PerViewerRSS))
+			s.Viewers, numfmt.Thousands(int64(s.Events)), mib(s.WatchedRSS), mib(s.AloneRSS), mib(s.PerViewerRSS))
 		fmt.Fprintf(w, "    CPU %.0f%% of a core (alone %.0f%%; %.1f%% per viewer); slowest viewer %.1f KB/s of screen; %d stopped updating\n",
 			100*s.WatchedCPU, 100*s.AloneCPU, 100*s.PerViewerCPU, s.SlowestKBps, s.StoppedUpdate)
 	} else if rep.SSHSkipped != "" {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"zoomwatch/feed/sim"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 )
 
@@ -367,7 +368,7 @@ func (k *soaker) report(start time.Time) {
 		faults += n
 	}
 	k.r.progress("soak %v: %s events delivered, %s printed, %d faults, %s resident, %.0f goroutines",
-		time.Since(start).Round(time.Second), thousands(int64(len(k.delivered))), thousands(int64(k.printedN)), faults, mib(rss), gor)
+		time.Since(start).Round(time.Second), numfmt.Thousands(int64(len(k.delivered))), numfmt.Thousands(int64(k.printedN)), faults, mib(rss), gor)
 }
 
 // settle waits until the process has printed everything it is going to: the simulator is
@@ -469,8 +470,8 @@ func (rep *SoakReport) writeTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  faults      %s\n", strings.Join(faults, ", "))
 	fmt.Fprintf(w, "  events      %s delivered (%s frames, %s redelivered duplicates), %s stored, %s printed; %s generated while disconnected\n",
-		thousands(int64(rep.Delivered)), thousands(int64(rep.DeliveredTotal)), thousands(int64(rep.Duplicates)),
-		thousands(int64(rep.Stored)), thousands(int64(rep.Printed)), thousands(int64(rep.Lost)))
+		numfmt.Thousands(int64(rep.Delivered)), numfmt.Thousands(int64(rep.DeliveredTotal)), numfmt.Thousands(int64(rep.Duplicates)),
+		numfmt.Thousands(int64(rep.Stored)), numfmt.Thousands(int64(rep.Printed)), numfmt.Thousands(int64(rep.Lost)))
 	fmt.Fprintf(w, "  outages     %d, recorded gaps %d; junk frames sent %d, kept %d\n", rep.Outages, rep.Gaps, rep.JunkSent, rep.JunkKept)
 	fmt.Fprintf(w, "  last process goroutines %.0f → %.0f (max %.0f), heap RSS %s → %s, all RSS %s → %s (halves' medians after warm-up)\n",
 		rep.Goroutines.FirstHalf, rep.Goroutines.SecondHalf, rep.Goroutines.Max, mib(rep.Anon.FirstHalf), mib(rep.Anon.SecondHalf),

@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
+
+	"zoomwatch/internal/numfmt"
 )
 
 // Latency summarises durations, in milliseconds for readers of the JSON.
@@ -197,24 +198,6 @@ func checksPass(cs []Check) bool {
 }
 
 // perSecond formats a rate for the table: 38,000 ev/s.
-func perSecond(v float64) string { return thousands(int64(math.Round(v))) + " ev/s" }
-
-// thousands formats n with thin commas: 1,000,000.
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func perSecond(v float64) string { return numfmt.Thousands(int64(math.Round(v))) + " ev/s" }
 
 func mib(bytes float64) string { return fmt.Sprintf("%.1f MiB", bytes/(1<<20)) }

@@ -140,11 +140,3 @@ func TestTrendSeesALeakButNotWarmUpOrNoise(t *testing.T) {
 		t.Fatalf("too few samples: %+v", tr)
 	}
 }
-
-func TestThousands(t *testing.T) {
-	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -45000: "-45,000"} {
-		if got := thousands(n); got != want {
-			t.Errorf("%d: %q", n, got)
-		}
-	}
-}

@@ -16,6 +16,7 @@ import (
 
 	"zoomwatch/feed"
 	"zoomwatch/feed/sim"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 )
 
@@ -124,13 +125,13 @@ func (r *runner) cachedStore(ctx context.Context, n int) (path string, m manifes
 			return path, m, 0, st.Close()
 		}
 	}
-	r.progress("building a store of %s events in %s (once; reused by later runs)", thousands(int64(n)), r.o.CacheDir)
+	r.progress("building a store of %s events in %s (once; reused by later runs)", numfmt.Thousands(int64(n)), r.o.CacheDir)
 	start := time.Now()
 	tmp := path + ".building"
 	os.Remove(tmp)
 	os.Remove(path)
 	raw, err := buildStore(ctx, tmp, n, historySeed, func(done int) {
-		r.progress("  %s events stored", thousands(int64(done)))
+		r.progress("  %s events stored", numfmt.Thousands(int64(done)))
 	})
 	if err != nil {
 		os.Remove(tmp)
@@ -435,10 +436,10 @@ func (rep *StoreReport) writeTable(w io.Writer) {
 	if rep.BuildSeconds > 0 {
 		built = fmt.Sprintf(" (built into the cache in %.0f s)", rep.BuildSeconds)
 	}
-	fmt.Fprintf(w, "store       %s events of generated history%s\n", thousands(int64(rep.Events)), built)
-	fmt.Fprintf(w, "  durable ingest  %-13s %s events through the writer, fsync on\n", perSecond(rep.DurableIngest.PerSecond), thousands(int64(rep.DurableIngest.Events)))
+	fmt.Fprintf(w, "store       %s events of generated history%s\n", numfmt.Thousands(int64(rep.Events)), built)
+	fmt.Fprintf(w, "  durable ingest  %-13s %s events through the writer, fsync on\n", perSecond(rep.DurableIngest.PerSecond), numfmt.Thousands(int64(rep.DurableIngest.Events)))
 	fmt.Fprintf(w, "  import          %-13s %s events, a zoomwatch import process end to end %s\n", perSecond(rep.Import.PerSecond),
-		thousands(int64(rep.Import.Events)), goal("≥ "+perSecond(importGoal), rep.Import.PerSecond >= importGoal))
+		numfmt.Thousands(int64(rep.Import.Events)), goal("≥ "+perSecond(importGoal), rep.Import.PerSecond >= importGoal))
 	fmt.Fprintf(w, "  export          %-13s the same events, a zoomwatch export process end to end %s\n", perSecond(rep.Export.PerSecond),
 		goal("faster than import", rep.Export.PerSecond > rep.Import.PerSecond))
 	worst := 0.0

@@ -8,6 +8,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 )
 
@@ -155,7 +156,7 @@ func (m *Model) header(w int) string {
 		}
 		segs = append(segs, segment{plural(s.Reconnects, "reconnect"), 6})
 	} else if m.d.Mode == ModeHistory {
-		segs = append(segs, segment{count(m.data.health.Counts.Events) + " events stored", 2})
+		segs = append(segs, segment{numfmt.Thousands(m.data.health.Counts.Events) + " events stored", 2})
 	} else if c.reason != "" {
 		segs = append(segs, segment{c.reason, 2})
 	}
@@ -188,9 +189,9 @@ func (m *Model) banners(w int) []string {
 	var out []string
 	st, now := &m.styles, m.data.clock
 	if h := m.data.health; !h.Storing && !m.d.Store.ReadOnly() && m.d.Mode != ModeHistory {
-		msg := "NOT STORING: " + clean(h.Err) + " · backlog " + count(h.Backlog)
+		msg := "NOT STORING: " + clean(h.Err) + " · backlog " + numfmt.Thousands(h.Backlog)
 		if h.Dropped > 0 {
-			msg += " · " + count(h.Dropped) + " dropped"
+			msg += " · " + numfmt.Thousands(h.Dropped) + " dropped"
 		}
 		if !h.Since.IsZero() {
 			msg += " · since " + stamp(h.Since, now)

@@ -7,6 +7,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 )
 
@@ -66,9 +67,9 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 		if period <= 0 {
 			period = 30 * time.Second
 		}
-		add(8, "heartbeat", joinSegments([]segment{{"every " + human(period), 2}, {count(s.HeartbeatsSent) + " sent", 1},
-			{count(s.HeartbeatsAcked) + " answered", 0}}, " · ", text))
-		add(9, "frames", joinSegments([]segment{{count(s.Frames) + " frames", 1}, {count(s.Events) + " events this session", 0},
+		add(8, "heartbeat", joinSegments([]segment{{"every " + human(period), 2}, {numfmt.Thousands(s.HeartbeatsSent) + " sent", 1},
+			{numfmt.Thousands(s.HeartbeatsAcked) + " answered", 0}}, " · ", text))
+		add(9, "frames", joinSegments([]segment{{numfmt.Thousands(s.Frames) + " frames", 1}, {numfmt.Thousands(s.Events) + " events this session", 0},
 			{"last frame " + ago(now, s.LastFrame), 2}}, " · ", text))
 	}
 	spark := max(text-8, 4)
@@ -80,7 +81,7 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 	if narrow {
 		label = "ev/min"
 	}
-	add(5, label, st.Spark.Render(sparkline(full))+" "+count(full[len(full)-1]))
+	add(5, label, st.Spark.Render(sparkline(full))+" "+numfmt.Thousands(full[len(full)-1]))
 
 	gapLines := m.gapLines(text)
 	add(3, "gaps", trunc(gapLines[0], text))
@@ -176,7 +177,7 @@ func (m *Model) gapLines(w int) []string {
 	if _, ok := m.openGap(); ok {
 		n++ // GapCount counts the closed ones
 	}
-	out := []string{st.Warn.Render(count(n)) + " · " + gapText(gaps[0], now)}
+	out := []string{st.Warn.Render(numfmt.Thousands(n)) + " · " + gapText(gaps[0], now)}
 	for _, g := range gaps[1:] {
 		out = append(out, st.Dim.Render(trunc(gapText(g, now), w)))
 	}
@@ -195,7 +196,7 @@ func gapText(g store.Gap, now time.Time) string {
 		s += " " + clean(g.Reason)
 	}
 	if g.Dropped > 0 {
-		s += " · " + count(g.Dropped) + " dropped"
+		s += " · " + numfmt.Thousands(g.Dropped) + " dropped"
 	}
 	return s
 }
@@ -203,11 +204,11 @@ func gapText(g store.Gap, now time.Time) string {
 func (m *Model) storeLine(short bool) string {
 	st, now, h := &m.styles, m.data.clock, m.data.health
 	if !h.Storing && !m.d.Store.ReadOnly() {
-		return st.Err.Render("NOT STORING: " + clean(h.Err) + " · backlog " + count(h.Backlog))
+		return st.Err.Render("NOT STORING: " + clean(h.Err) + " · backlog " + numfmt.Thousands(h.Backlog))
 	}
-	s, commit := count(h.Counts.Events)+" events stored", " · last commit "
+	s, commit := numfmt.Thousands(h.Counts.Events)+" events stored", " · last commit "
 	if short {
-		s, commit = count(h.Counts.Events)+" stored", " · commit "
+		s, commit = numfmt.Thousands(h.Counts.Events)+" stored", " · commit "
 	}
 	if !h.LastCommit.IsZero() {
 		s += commit + ago(now, h.LastCommit)

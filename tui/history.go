@@ -14,6 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 )
 
@@ -670,9 +671,9 @@ func (p *historyPage) export(m *Model) tea.Cmd {
 			err = cerr
 		}
 		if err != nil {
-			return flashMsg("export failed after " + count(n) + " events: " + err.Error())
+			return flashMsg("export failed after " + numfmt.Thousands(n) + " events: " + err.Error())
 		}
-		return flashMsg("exported " + count(n) + " events to " + path)
+		return flashMsg("exported " + numfmt.Thousands(n) + " events to " + path)
 	}
 }
 
@@ -765,7 +766,7 @@ func (p *historyPage) view(m *Model, w, h int) string {
 	case p.follow:
 		info = st.OK.Render("● newest")
 	case p.unseen > 0:
-		info = st.Warn.Render("▼ " + count(p.unseen) + " newer · " + firstKey(m.keys.Bottom) + " newest")
+		info = st.Warn.Render("▼ " + numfmt.Thousands(p.unseen) + " newer · " + firstKey(m.keys.Bottom) + " newest")
 	}
 	foot := ""
 	if r := p.selected(); r != nil {
@@ -795,10 +796,10 @@ func (p *historyPage) markerLine(m *Model, r *hrow, w int) string {
 		}
 		var parts []string
 		for _, k := range kinds {
-			parts = append(parts, fmt.Sprintf("%s ×%s", k, count(counts[k])))
+			parts = append(parts, fmt.Sprintf("%s ×%s", k, numfmt.Thousands(counts[k])))
 		}
 		return st.Marker.Render(fit(fmt.Sprintf("·· … %s more connection-log entries until %s (%s) …",
-			count(len(r.hidden)), stamp(r.hidden[len(r.hidden)-1].At, now), strings.Join(parts, ", ")), w))
+			numfmt.Thousands(len(r.hidden)), stamp(r.hidden[len(r.hidden)-1].At, now), strings.Join(parts, ", ")), w))
 	}
 	e := r.marker
 	if e.Kind == store.LogGap && e.Gap != nil {

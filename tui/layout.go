@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
+
+	"zoomwatch/internal/numfmt"
 )
 
 // box draws lines inside a rounded border exactly w×h cells, with title on the top edge
@@ -193,5 +195,5 @@ func position(offset, visible, n int) string {
 	if n == 0 || visible >= n && offset == 0 {
 		return ""
 	}
-	return count(offset+1) + "–" + count(min(offset+visible, n)) + " of " + count(n)
+	return numfmt.Thousands(offset+1) + "–" + numfmt.Thousands(min(offset+visible, n)) + " of " + numfmt.Thousands(n)
 }

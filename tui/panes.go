@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store/live"
 )
 
@@ -137,7 +138,7 @@ func (d *dashboard) joinsPane(m *Model, r rect, focused bool) string {
 		room := inner - width(paneNames[paneJoins]) - 7
 		newRows, resume := "", firstKey(m.keys.Follow)+" follow"
 		if d.unseen > 0 {
-			newRows = count(d.unseen) + " new · "
+			newRows = numfmt.Thousands(d.unseen) + " new · "
 		}
 		for _, v := range []string{"⏸ paused · " + newRows + resume, "⏸ " + newRows + resume, "⏸ " + strings.TrimSuffix(newRows, " · "), "⏸"} {
 			if width(v) <= room || v == "⏸" {

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 )
 
 // clean makes untrusted text safe and predictable to lay out: feed.Sanitize removes control
@@ -148,32 +149,12 @@ func bytesHuman(n int64) string {
 	return strconv.FormatInt(n, 10) + " B"
 }
 
-// count formats an integer with thousands separators.
-func count[T ~int | ~int64 | ~uint64](n T) string {
-	s := strconv.FormatInt(int64(n), 10)
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	pre := len(s) % 3
-	if pre > 0 {
-		b.WriteString(s[:pre])
-	}
-	for i := pre; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}
-
 // plural is "1 reconnect" / "3 reconnects".
 func plural[T ~int | ~uint64](n T, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
-	return count(n) + " " + word + "s"
+	return numfmt.Thousands(n) + " " + word + "s"
 }
 
 var sparkRunes = []rune("▁▂▃▄▅▆▇█")

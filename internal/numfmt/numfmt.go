@@ -1,0 +1,32 @@
+// Package numfmt formats numbers for people: the TUI and the bench report share it.
+package numfmt
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Thousands formats n with thousands separators: 1,234,567.
+func Thousands[T ~int | ~int64 | ~uint64](n T) string {
+	s := strconv.FormatInt(int64(n), 10)
+	sign := ""
+	if s[0] == '-' {
+		sign, s = "-", s[1:]
+	}
+	if len(s) <= 3 {
+		return sign + s
+	}
+	var b strings.Builder
+	b.WriteString(sign)
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
