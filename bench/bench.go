@@ -103,22 +103,23 @@ func (o Options) withDefaults() Options {
 
 // sizes are the data sizes of a run.
 type sizes struct {
-	big         int   // the large store: pages, open, disk ratio
-	memory      []int // stored events at which resident memory is measured
-	importN     int   // events imported and exported
-	ingestN     int   // events through the writer for durable ingest
-	pageSamples int
-	opens       int
-	settle      time.Duration // how long a child runs before its memory is read
-	sshWindow   time.Duration
+	big          int   // the large store: pages, open, disk ratio
+	memory       []int // stored events at which resident memory is measured
+	importN      int   // events imported and exported
+	ingestN      int   // events through the writer for durable ingest
+	ingestRounds int
+	pageSamples  int
+	opens        int
+	settle       time.Duration // how long a child runs before its memory is read
+	sshWindow    time.Duration
 }
 
 func (o Options) sizes() sizes {
 	if o.Quick {
-		return sizes{big: 100_000, memory: []int{0, 10_000, 100_000}, importN: 20_000, ingestN: 20_000,
+		return sizes{big: 100_000, memory: []int{0, 10_000, 100_000}, importN: 20_000, ingestN: 20_000, ingestRounds: 1,
 			pageSamples: 50, opens: 3, settle: 3 * time.Second, sshWindow: 4 * time.Second}
 	}
-	return sizes{big: 1_000_000, memory: []int{0, 100_000, 1_000_000}, importN: 200_000, ingestN: 200_000,
+	return sizes{big: 1_000_000, memory: []int{0, 100_000, 1_000_000}, importN: 200_000, ingestN: 200_000, ingestRounds: 3,
 		pageSamples: 200, opens: 5, settle: 10 * time.Second, sshWindow: 10 * time.Second}
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -41,6 +43,8 @@ type Throughput struct {
 	Events    int     `json:"events"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
+	// Rounds holds each round's events/s when the figure is the median of several.
+	Rounds []float64 `json:"rounds,omitempty"`
 }
 
 func throughput(n int, d time.Duration) Throughput {
@@ -57,7 +61,8 @@ type PageFigure struct {
 
 // Goals the issue set for the store.
 const (
-	importGoal = 50_000 // events/s
+	ingestGoal = 100_000 // events/s
+	importGoal = 50_000  // events/s
 	pageGoal   = 5 * time.Millisecond
 	openGoal   = 300 * time.Millisecond
 	rssGoal    = 100 << 20
@@ -188,7 +193,9 @@ func buildStore(ctx context.Context, path string, n int, seed int64, progress fu
 }
 
 // durableIngest measures the writer alone: decoded events submitted as fast as it takes
-// them, group-committed with fsync, until the last is durable.
+// them, group-committed with fsync, until the last is durable. The figure is the median of
+// ingestRounds rounds, each into a new database: one round moves by ±10 % on a shared
+// machine.
 func (r *runner) durableIngest(ctx context.Context) (Throughput, error) {
 	g := history(r.sz.ingestN, importSeed)
 	items := make([]feed.Item, r.sz.ingestN)
@@ -200,11 +207,28 @@ func (r *runner) durableIngest(ctx context.Context) (Throughput, error) {
 		}
 		items[i] = feed.Item{Event: ev, Received: at}
 	}
-	st, err := store.Open(store.Options{Path: filepath.Join(r.work, "ingest.db")})
+	var rounds []Throughput
+	for range r.sz.ingestRounds {
+		t, err := ingestRound(ctx, filepath.Join(r.work, "ingest.db"), items)
+		if err != nil {
+			return Throughput{}, err
+		}
+		rounds = append(rounds, t)
+	}
+	slices.SortFunc(rounds, func(a, b Throughput) int { return cmp.Compare(a.PerSecond, b.PerSecond) })
+	med := rounds[len(rounds)/2]
+	for _, t := range rounds {
+		med.Rounds = append(med.Rounds, t.PerSecond)
+	}
+	return med, nil
+}
+
+func ingestRound(ctx context.Context, path string, items []feed.Item) (Throughput, error) {
+	st, err := store.Open(store.Options{Path: path})
 	if err != nil {
 		return Throughput{}, err
 	}
-	defer os.Remove(filepath.Join(r.work, "ingest.db"))
+	defer os.Remove(path)
 	defer st.Close()
 	start := time.Now()
 	for _, it := range items {
@@ -291,6 +315,12 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 // matches behind it (when the filter has that many), anywhere up to the newest match. It
 // also reports the file's size and how much of it holds data.
 func (r *runner) pages(path string) ([]PageFigure, int64, int64, error) {
+	// Read the file once first, so that pages measure the store's work rather than whatever
+	// of the file the page cache kept since the last run (a first page from a cold disk
+	// here takes tens of milliseconds).
+	if err := readAll(path); err != nil {
+		return nil, 0, 0, err
+	}
 	st, err := store.Open(store.Options{Path: path, ReadOnly: true})
 	if err != nil {
 		return nil, 0, 0, err
@@ -409,6 +439,16 @@ func (r *runner) openTimes(path string) (Latency, error) {
 	return summarize(times), nil
 }
 
+func readAll(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, f)
+	return err
+}
+
 func copyFile(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
@@ -437,7 +477,13 @@ func (rep *StoreReport) writeTable(w io.Writer) {
 		built = fmt.Sprintf(" (built into the cache in %.0f s)", rep.BuildSeconds)
 	}
 	fmt.Fprintf(w, "store       %s events of generated history%s\n", numfmt.Thousands(int64(rep.Events)), built)
-	fmt.Fprintf(w, "  durable ingest  %-13s %s events through the writer, fsync on\n", perSecond(rep.DurableIngest.PerSecond), numfmt.Thousands(int64(rep.DurableIngest.Events)))
+	in := rep.DurableIngest
+	rounds := ""
+	if n := len(in.Rounds); n > 1 {
+		rounds = fmt.Sprintf(", median of %d rounds (%s to %s)", n, perSecond(in.Rounds[0]), perSecond(in.Rounds[n-1]))
+	}
+	fmt.Fprintf(w, "  durable ingest  %-13s %s events through the writer, fsync on%s %s\n", perSecond(in.PerSecond),
+		numfmt.Thousands(int64(in.Events)), rounds, goal("≥ "+perSecond(ingestGoal), in.PerSecond >= ingestGoal))
 	fmt.Fprintf(w, "  import          %-13s %s events, a zoomwatch import process end to end %s\n", perSecond(rep.Import.PerSecond),
 		numfmt.Thousands(int64(rep.Import.Events)), goal("≥ "+perSecond(importGoal), rep.Import.PerSecond >= importGoal))
 	fmt.Fprintf(w, "  export          %-13s the same events, a zoomwatch export process end to end %s\n", perSecond(rep.Export.PerSecond),
@@ -446,7 +492,7 @@ func (rep *StoreReport) writeTable(w io.Writer) {
 	for _, p := range rep.Pages {
 		worst = max(worst, p.Latency.P99)
 	}
-	fmt.Fprintf(w, "  page of 50      p50 / p99 at random points %s\n", goal("≤ "+fmtMs(ms(pageGoal))+" at p99", worst <= ms(pageGoal)))
+	fmt.Fprintf(w, "  page of 50      p50 / p99 at random points, page cache warm %s\n", goal("≤ "+fmtMs(ms(pageGoal))+" at p99", worst <= ms(pageGoal)))
 	for _, p := range rep.Pages {
 		fmt.Fprintf(w, "    %-13s %-21s %.0f rows on average\n", p.Filter, p.Latency, p.Rows)
 	}

@@ -375,10 +375,19 @@ type Identity [16]byte
 func (e *Event) Identity() Identity {
 	h := sha256.New()
 	o := &e.Payload.Object
-	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00%s\x00", e.Type, e.TS, o.UUID, o.ID, e.ParticipantKey())
+	// The subject's fields, each followed by a zero byte. These bytes must never change:
+	// stored dedupe keys are made of them.
+	var buf [256]byte
+	b := append(append(buf[:0], e.Type...), 0)
+	b = append(strconv.AppendInt(b, int64(e.TS), 10), 0)
+	b = append(append(b, o.UUID...), 0)
+	b = append(append(b, o.ID...), 0)
+	b = append(append(b, e.ParticipantKey()...), 0)
 	if p := o.Participant; p != nil {
-		fmt.Fprintf(h, "%s\x00%s\x00", p.JoinTime, p.LeaveTime)
+		b = append(append(b, p.JoinTime...), 0)
+		b = append(append(b, p.LeaveTime...), 0)
 	}
+	h.Write(b)
 	files := make([]string, 0, len(o.RecordingFiles))
 	for _, f := range o.RecordingFiles {
 		files = append(files, f.ID)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -91,8 +92,9 @@ type block struct {
 	plain *[]byte
 }
 
-// plainPool recycles the buffers readers decompress blocks into: a page of rare events
-// decompresses a block for each row, and allocating every one cost a third of the page.
+// plainPool recycles the buffers readers decompress blocks into, and the writer encodes
+// them from: a page of rare events decompresses a block for each row, and allocating every
+// one cost a third of the page.
 var plainPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // recycle gives the block's buffer back to plainPool; the block is unusable afterwards.
@@ -118,7 +120,8 @@ func encodeBlock(recs []Record) []byte {
 	for i := range recs {
 		size += 1 + 3*binary.MaxVarintLen64 + len(recs[i].Raw)
 	}
-	plain := make([]byte, 0, size)
+	buf := plainPool.Get().(*[]byte)
+	plain := slices.Grow((*buf)[:0], size)
 	plain = binary.AppendUvarint(plain, uint64(len(recs)))
 	for i := range recs {
 		r := &recs[i]
@@ -133,6 +136,8 @@ func encodeBlock(recs []Record) []byte {
 	out := make([]byte, 2, 2+s2.MaxEncodedLen(len(plain)))
 	out[0], out[1] = blockVersion, codecS2
 	enc := s2.Encode(out[2:cap(out)], plain) // written in place after the two header bytes
+	*buf = plain
+	plainPool.Put(buf)
 	return out[:2+len(enc)]
 }
 

@@ -115,13 +115,26 @@ func liveKey(prefix byte, key string) []byte {
 // saveLive persists what changed in st since the last call, and notes it in changes for
 // the next snapshot. The caller holds liveMu.
 func saveLive(tx *bolt.Tx, st *live.State, changes *live.Changes) error {
-	j := openJournal(tx)
+	entries, err := liveChanges(st, changes)
+	if err != nil {
+		return err
+	}
+	return writeJournal(tx, entries)
+}
+
+// liveChanges encodes what changed in st since the last call as journal entries (see
+// journalEntry), and notes it in changes for the next snapshot. It does not touch the
+// database, so that it can run beside the writer's own puts. The caller holds liveMu.
+func liveChanges(st *live.State, changes *live.Changes) ([][]byte, error) {
+	var out [][]byte
 	d := st.TakeDirty()
 	changes.Add(d)
+	add := func(op byte, k, v []byte) { out = append(out, journalEntry(op, k, v)) }
 	put := func(prefix byte, key string, v any, present bool) error {
 		k := liveKey(prefix, key)
 		if !present {
-			return j.add(opDelete, k, nil)
+			add(opDelete, k, nil)
+			return nil
 		}
 		var val []byte
 		switch x := v.(type) {
@@ -135,23 +148,20 @@ func saveLive(tx *bolt.Tx, st *live.State, changes *live.Changes) error {
 				return err
 			}
 		}
-		return j.add(opPut, k, val)
+		add(opPut, k, val)
+		return nil
 	}
 	for _, k := range d.Meetings {
 		m, ok := st.Meetings[k]
 		if !ok {
-			if err := j.add(opDeletePeople, personKey(k, ""), nil); err != nil {
-				return err
-			}
-			if err := j.add(opDelete, liveKey(pMeeting, k), nil); err != nil {
-				return err
-			}
+			add(opDeletePeople, personKey(k, ""), nil)
+			add(opDelete, liveKey(pMeeting, k), nil)
 			continue
 		}
 		head := *m
 		head.Participants, head.Left, head.Sessions = nil, nil, nil
 		if err := put(pMeeting, k, &head, true); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for mk, pks := range d.People {
@@ -171,31 +181,38 @@ func saveLive(tx *bolt.Tx, st *live.State, changes *live.Changes) error {
 		}
 		for _, pk := range pks {
 			rec := personRecord{Present: m.Participants[pk], LeftTS: m.Left[pk], Sessions: want[pk]}
-			if err := j.add(opPut, personKey(mk, pk), rec.appendJSON(nil)); err != nil {
-				return err
-			}
+			add(opPut, personKey(mk, pk), rec.appendJSON(nil))
 		}
 	}
 	for _, k := range d.Recordings {
 		r, ok := st.Recordings[k]
 		if err := put(pRecording, k, r, ok); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, k := range d.Users {
 		u, ok := st.Users[k]
 		if err := put(pUser, k, u, ok); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, k := range d.Ended {
 		e, ok := st.Ended[k]
 		if err := put(pEnded, k, e, ok); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := j.add(opPut, kNewest, binary.BigEndian.AppendUint64(nil, uint64(st.NewestTS))); err != nil {
-		return err
+	add(opPut, kNewest, binary.BigEndian.AppendUint64(nil, uint64(st.NewestTS)))
+	return out, nil
+}
+
+// writeJournal appends entries to the live journal, and folds it when it is full.
+func writeJournal(tx *bolt.Tx, entries [][]byte) error {
+	j := openJournal(tx)
+	for _, e := range entries {
+		if err := j.add(e); err != nil {
+			return err
+		}
 	}
 	if j.b.Sequence() >= liveFoldBytes {
 		return foldLive(tx)
@@ -225,11 +242,14 @@ func openJournal(tx *bolt.Tx) liveJournal {
 	return liveJournal{b}
 }
 
-func (j liveJournal) add(op byte, k, v []byte) error {
+func journalEntry(op byte, k, v []byte) []byte {
 	e := make([]byte, 0, 1+binary.MaxVarintLen32+len(k)+len(v))
 	e = append(e, op)
 	e = binary.AppendUvarint(e, uint64(len(k)))
-	e = append(append(e, k...), v...)
+	return append(append(e, k...), v...)
+}
+
+func (j liveJournal) add(e []byte) error {
 	at := j.b.Sequence()
 	if err := j.b.Put(binary.BigEndian.AppendUint64(nil, at), e); err != nil {
 		return err

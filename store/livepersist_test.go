@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,4 +85,59 @@ func dumpLive(t *testing.T, snap *live.Snapshot) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A commit that fails after its batch was applied to the live state (the disk refuses it)
+// must leave the live state as committed: the retry applies the batch again, and what it
+// changes must reach the database. Batches this large apply the live state beside the puts.
+func TestFailedCommitsLeaveLiveStateAsCommitted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	items := benchEventsAt(t, 3_000, 300)
+	ref := openTest(t, Options{Path: filepath.Join(t.TempDir(), "reference.db")})
+	submit(t, ref, items...)
+	want := dumpLive(t, ref.Live())
+
+	s := openTest(t, Options{Path: path})
+	submit(t, s, items[:1_000]...)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var commits atomic.Int32
+	s.opts.commitHook = func() error {
+		switch commits.Add(1) {
+		case 1: // hold the writer while the rest queues up, then fail: one large batch next
+			close(entered)
+			<-release
+			return errors.New("write events.db: input/output error")
+		case 2:
+			return errors.New("write events.db: input/output error")
+		}
+		return nil
+	}
+	ctx := context.Background()
+	if err := s.Submit(ctx, items[1_000]); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	for _, it := range items[1_001:] {
+		if err := s.Submit(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := commits.Load(); n < 3 {
+		t.Fatalf("%d commits: the failures were not exercised", n)
+	}
+	if h := s.Health(); h.Counts.Events != uint64(len(items)) || h.Dropped != 0 {
+		t.Fatalf("health after recovery: %+v", h)
+	}
+	if got := dumpLive(t, s.Live()); got != want {
+		t.Fatalf("live state after failed commits differs from one that never failed:\n%s\nwant\n%s", got, want)
+	}
+	s.Close()
+	s = openTest(t, Options{Path: path})
+	if got := dumpLive(t, s.Live()); got != want {
+		t.Fatalf("reopened after failed commits, the live state differs:\n%s\nwant\n%s", got, want)
+	}
 }

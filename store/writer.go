@@ -136,6 +136,7 @@ type writer struct {
 	sawTransition bool
 	counts        Counts
 	pending       []input // inputs a failed commit could not store, retried first
+	spare         []input // the last batch's array, for the next
 	dropGap       *Gap    // events dropped while the disk failed, recorded once it recovers
 	retry         time.Duration
 	batchIDs      map[feed.Identity]struct{}
@@ -268,11 +269,15 @@ func (w *writer) run() {
 	for {
 		batch := w.pending
 		w.pending = nil
+		if batch == nil {
+			batch, w.spare = w.spare[:0], nil
+		}
 		if len(batch) == 0 && !w.pruneMore {
 			select {
 			case in := <-w.in:
 				batch = append(batch, in)
 			case <-tick.C:
+				w.spare = batch
 				w.housekeep()
 				continue
 			case <-w.quit:
@@ -290,6 +295,7 @@ func (w *writer) run() {
 			}
 		}
 		if len(batch) == 0 { // only pruning to do, and nothing waiting
+			w.spare = batch
 			w.prune()
 			continue
 		}
@@ -299,7 +305,10 @@ func (w *writer) run() {
 				w.final()
 				return
 			}
+			continue
 		}
+		clear(batch) // let the events go
+		w.spare = batch[:0]
 	}
 }
 
@@ -443,19 +452,18 @@ func (w *writer) commit(batch []input) error {
 		s.liveMu.Lock()
 		defer s.liveMu.Unlock()
 		c := newTxCtx(tx)
-		n := len(batch)
-		c.dedupeKV, c.typKeys, c.mKeys = make([]kv, 0, n), make([][]byte, 0, n), make([][]byte, 0, n)
-		pub.Records = make([]Record, 0, n)
+		c.added = make([]added, 0, len(batch))
+		pub.Records = make([]Record, 0, len(batch))
 		clear(w.batchIDs)
+		// First, in order, what decides where things go: which events are new, their
+		// sequence numbers and blocks, the connection log.
 		if w.dropGap != nil {
 			g := *w.dropGap
 			g.Reason = fmt.Sprintf("%d events arrived but could not be stored (%s)", g.Dropped, w.health.Err)
 			if err := w.addGap(c, pub, g); err != nil {
 				return err
 			}
-			if s.state.MarkGap(g.From, g.To, "events not stored") {
-				liveChanged = true
-			}
+			c.live = append(c.live, liveOp{gap: &Gap{From: g.From, To: g.To, Reason: "events not stored"}})
 		}
 		for i := range batch {
 			in := &batch[i]
@@ -465,32 +473,30 @@ func (w *writer) commit(batch []input) error {
 			case in.prune != nil:
 				prunes = append(prunes, in.prune)
 			case in.item.Event != nil:
-				changed, err := w.addEvent(c, pub, in)
-				if err != nil {
+				if err := w.addEvent(c, pub, in); err != nil {
 					return err
 				}
-				liveChanged = liveChanged || changed
 			case in.item.Anomaly != nil:
 				w.counts.Anomalies++
 				if err := w.addLog(c, pub, LogEntry{At: in.item.Received, Kind: LogAnomaly, Anomaly: in.item.Anomaly}); err != nil {
 					return err
 				}
 			case in.item.Transition != nil:
-				changed, err := w.addTransition(c, pub, *in.item.Transition)
-				if err != nil {
+				if err := w.addTransition(c, pub, *in.item.Transition); err != nil {
 					return err
 				}
-				liveChanged = liveChanged || changed
 			case in.note != "":
 				if err := w.addLog(c, pub, LogEntry{At: in.item.Received, Kind: LogNote, Note: in.note}); err != nil {
 					return err
 				}
 			}
 		}
-		if err := c.flush(); err != nil {
+		liveRes, err := c.flushAndApply(w)
+		if err != nil {
 			return err
 		}
-		if err := saveLive(tx, s.state, &s.snapChanges); err != nil {
+		liveChanged = liveRes.changed
+		if err := writeJournal(tx, liveRes.journal); err != nil {
 			return err
 		}
 		if w.link.Receiving {
@@ -557,16 +563,104 @@ func (w *writer) reloadLive() {
 	})
 }
 
-// txCtx holds the buckets of one write transaction, the blocks it changed and the index
-// entries it will add.
+// parallelMin is the smallest batch whose live state is applied beside the puts: below it,
+// handing work to another goroutine costs more than it saves.
+const parallelMin = 32
+
+// txCtx holds the buckets of one write transaction, the blocks it changed, the events it
+// adds and what they do to the live state.
 type txCtx struct {
 	tx                                            *bolt.Tx
 	events, dedupe, typ, meeting, uuids, log, gap *bolt.Bucket
 	dirty                                         []*block
-	// Index entries are put in key order at the end of the batch: consecutive puts then land
-	// in the same B-tree leaves, which bbolt keeps materialised for the transaction.
-	dedupeKV, uuidKV []kv
-	typKeys, mKeys   [][]byte
+	encoded                                       [][]byte // dirty, encoded
+	added                                         []added
+	live                                          []liveOp
+}
+
+// added is an event the batch stores, with what its index entries need.
+type added struct {
+	ev   *feed.Event
+	id   feed.Identity
+	seq  uint64
+	code uint16 // of its type
+}
+
+// liveOp is one change to the live state, in batch order: an event to apply, or a gap.
+type liveOp struct {
+	ev  *feed.Event
+	gap *Gap
+}
+
+type liveResult struct {
+	changed bool
+	journal [][]byte
+	err     error
+}
+
+// flushAndApply does the two jobs that follow the batch's decisions, side by side on a
+// machine's two cores when the batch is large enough: the live state takes the batch and
+// encodes its changes, while this goroutine encodes the blocks and puts them and the index
+// entries (the transaction is this goroutine's alone).
+func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
+	// The blocks are encoded by whichever of the two is done first (both, when they finish
+	// together): which one takes longer depends on the account.
+	c.encoded = make([][]byte, len(c.dirty))
+	var next atomic.Int64
+	encode := func() {
+		for i := int(next.Add(1) - 1); i < len(c.dirty); i = int(next.Add(1) - 1) {
+			c.encoded[i] = encodeBlock(c.dirty[i].recs)
+		}
+	}
+	var r liveResult
+	if len(c.added) < parallelMin {
+		r = c.applyLive(w.s)
+		if err := c.putIndexes(w); err != nil {
+			return r, err
+		}
+	} else {
+		done := make(chan liveResult, 1)
+		go func() {
+			r := c.applyLive(w.s)
+			encode()
+			done <- r
+		}()
+		err := c.putIndexes(w)
+		if err == nil {
+			encode()
+		}
+		r = <-done // the live state is left alone before the caller releases liveMu
+		if err != nil {
+			return r, err
+		}
+	}
+	if r.err != nil {
+		return r, r.err
+	}
+	encode()
+	for i, b := range c.dirty {
+		if err := c.events.Put(seqKey(b.first), c.encoded[i]); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// applyLive applies the batch to the live state and encodes what changed for the journal.
+// The caller holds liveMu.
+func (c *txCtx) applyLive(s *Store) liveResult {
+	var r liveResult
+	for _, op := range c.live {
+		var changed bool
+		if op.ev != nil {
+			changed = s.state.Apply(op.ev)
+		} else {
+			changed = s.state.MarkGap(op.gap.From, op.gap.To, op.gap.Reason)
+		}
+		r.changed = r.changed || changed
+	}
+	r.journal, r.err = liveChanges(s.state, &s.snapChanges)
+	return r
 }
 
 type kv struct{ k, v []byte }
@@ -587,17 +681,36 @@ func (c *txCtx) markDirty(b *block) {
 	}
 }
 
-// flush writes the changed blocks and the batch's index entries.
-func (c *txCtx) flush() error {
-	for _, b := range c.dirty {
-		if err := c.events.Put(seqKey(b.first), encodeBlock(b.recs)); err != nil {
-			return err
+// putIndexes writes the added events' index entries, in key order: consecutive puts then
+// land in the same B-tree leaves, which bbolt keeps materialised for the transaction.
+func (c *txCtx) putIndexes(w *writer) error {
+	n := len(c.added)
+	dedupeKV, typKeys, mKeys := make([]kv, 0, n), make([][]byte, 0, n), make([][]byte, 0, n)
+	var uuidKV []kv
+	// The keys are cut from one allocation per batch: bbolt holds on to them until commit.
+	arena := make([]byte, 0, n*(8+10+20))
+	cut := func(from int) []byte { return arena[from:len(arena):len(arena)] }
+	for i := range c.added {
+		a := &c.added[i]
+		at := len(arena)
+		arena = binary.BigEndian.AppendUint64(arena, a.seq)
+		dedupeKV = append(dedupeKV, kv{a.id[:], cut(at)})
+		at = len(arena)
+		arena = appendTypeKey(arena, a.code, a.seq)
+		typKeys = append(typKeys, cut(at))
+		if k := meetingIndexKey(a.ev); k != "" {
+			at = len(arena)
+			arena = appendMeetingKey(arena, meetingHash(k), a.seq)
+			mKeys = append(mKeys, cut(at))
+			if o := &a.ev.Payload.Object; o.UUID != "" && o.ID != "" && !w.knownUUID(o.UUID) {
+				uuidKV = append(uuidKV, kv{[]byte(o.UUID), []byte(o.ID)})
+			}
 		}
 	}
 	for _, ix := range []struct {
 		b   *bolt.Bucket
 		kvs []kv
-	}{{c.dedupe, c.dedupeKV}, {c.uuids, c.uuidKV}} {
+	}{{c.dedupe, dedupeKV}, {c.uuids, uuidKV}} {
 		slices.SortFunc(ix.kvs, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 		for _, e := range ix.kvs {
 			if err := ix.b.Put(e.k, e.v); err != nil {
@@ -608,7 +721,7 @@ func (c *txCtx) flush() error {
 	for _, ix := range []struct {
 		b    *bolt.Bucket
 		keys [][]byte
-	}{{c.typ, c.typKeys}, {c.meeting, c.mKeys}} {
+	}{{c.typ, typKeys}, {c.meeting, mKeys}} {
 		slices.SortFunc(ix.keys, bytes.Compare)
 		for _, k := range ix.keys {
 			if err := ix.b.Put(k, empty); err != nil {
@@ -621,19 +734,21 @@ func (c *txCtx) flush() error {
 
 var empty = []byte{}
 
-func (w *writer) addEvent(c *txCtx, pub *Batch, in *input) (bool, error) {
+// addEvent decides whether the event is new and, if so, gives it its sequence number and
+// its place in a block; flushAndApply does the rest.
+func (w *writer) addEvent(c *txCtx, pub *Batch, in *input) error {
 	ev := in.item.Event
 	if _, dup := w.batchIDs[in.id]; dup || c.dedupe.Get(in.id[:]) != nil {
 		w.counts.Duplicates++
 		if in.tally != nil {
 			in.tally.Duplicates.Add(1)
 		}
-		return false, nil
+		return nil
 	}
 	w.batchIDs[in.id] = struct{}{}
 	seq, err := c.events.NextSequence()
 	if err != nil {
-		return false, err
+		return err
 	}
 	rec := Record{Seq: seq, Received: in.item.Received, Source: in.src, TS: ev.TS, Raw: ev.Raw, Event: ev}
 	if w.tail == nil || len(w.tail.recs) >= blockMax || w.tail.last()+1 != seq {
@@ -641,24 +756,18 @@ func (w *writer) addEvent(c *txCtx, pub *Batch, in *input) (bool, error) {
 	}
 	w.tail.recs = append(w.tail.recs, rec)
 	c.markDirty(w.tail)
-	c.dedupeKV = append(c.dedupeKV, kv{in.id[:], seqKey(seq)})
 	code, err := w.s.types.code(c.tx, ev.Type)
 	if err != nil {
-		return false, err
+		return err
 	}
-	c.typKeys = append(c.typKeys, typeKey(code, seq))
-	if k := meetingIndexKey(ev); k != "" {
-		c.mKeys = append(c.mKeys, meetingKey(k, seq))
-		if o := &ev.Payload.Object; o.UUID != "" && o.ID != "" && !w.knownUUID(o.UUID) {
-			c.uuidKV = append(c.uuidKV, kv{[]byte(o.UUID), []byte(o.ID)})
-		}
-	}
+	c.added = append(c.added, added{ev: ev, id: in.id, seq: seq, code: code})
+	c.live = append(c.live, liveOp{ev: ev})
 	w.counts.Events++
 	if in.tally != nil {
 		in.tally.Added.Add(1)
 	}
 	pub.Records = append(pub.Records, rec)
-	return w.s.state.Apply(ev), nil
+	return nil
 }
 
 // meetingIndexKey is the name the meeting index files an event under: the meeting's number
@@ -676,10 +785,11 @@ func meetingIndexKey(ev *feed.Event) string {
 }
 
 func typeKey(code uint16, seq uint64) []byte {
-	k := make([]byte, 10)
-	binary.BigEndian.PutUint16(k, code)
-	binary.BigEndian.PutUint64(k[2:], seq)
-	return k
+	return appendTypeKey(make([]byte, 0, 10), code, seq)
+}
+
+func appendTypeKey(b []byte, code uint16, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint16(b, code), seq)
 }
 
 // meetingHash names a meeting in the index in 8 bytes; collisions are filtered when reading.
@@ -701,11 +811,19 @@ func meetingKey(key string, seq uint64) []byte {
 }
 
 func hashedMeetingKey(hash []byte, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(meetingPrefix(seq>>meetingEpochBits, hash), seq)
+	return appendMeetingKey(make([]byte, 0, 20), hash, seq)
+}
+
+func appendMeetingKey(b, hash []byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(appendMeetingPrefix(b, seq>>meetingEpochBits, hash), seq)
 }
 
 func meetingPrefix(epoch uint64, hash []byte) []byte {
-	return append(binary.BigEndian.AppendUint32(make([]byte, 0, 20), uint32(epoch)), hash...)
+	return appendMeetingPrefix(make([]byte, 0, 20), epoch, hash)
+}
+
+func appendMeetingPrefix(b []byte, epoch uint64, hash []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(epoch)), hash...)
 }
 
 // knownUUID reports whether the uuid → number mapping was already written (recently; a
@@ -753,9 +871,9 @@ func (w *writer) addGap(c *txCtx, pub *Batch, g Gap) error {
 
 // addTransition logs a state change and keeps track of reception: leaving live opens a gap,
 // going live again closes it.
-func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) (bool, error) {
+func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) error {
 	if err := w.addLog(c, pub, LogEntry{At: t.At, Kind: LogTransition, Transition: &t}); err != nil {
-		return false, err
+		return err
 	}
 	l := &w.link
 	if !w.sawTransition {
@@ -767,15 +885,14 @@ func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) (bool, e
 			l.Reason = "zoomwatch was not running (it did not shut down cleanly)"
 		}
 	}
-	changed := false
 	switch {
 	case t.State == feed.StateLive:
 		if !l.Receiving && l.Ever {
 			g := Gap{From: l.Since, To: t.At, Reason: l.Reason}
 			if err := w.addGap(c, pub, g); err != nil {
-				return false, err
+				return err
 			}
-			changed = w.s.state.MarkGap(g.From, g.To, g.Reason)
+			c.live = append(c.live, liveOp{gap: &g})
 		}
 		l.Ever, l.Receiving, l.Since, l.Reason, l.LastAlive = true, true, time.Time{}, "", t.At
 	case l.Receiving:
@@ -787,7 +904,7 @@ func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) (bool, e
 			l.Reason = string(t.State)
 		}
 	}
-	return changed, nil
+	return nil
 }
 
 func (w *writer) saveMeta(tx *bolt.Tx) error {
