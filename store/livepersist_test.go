@@ -62,10 +62,10 @@ func TestLiveJournalRoundTrip(t *testing.T) {
 			journaled = journaled || tx.Bucket(bLiveJournal).Sequence() > 0
 			return nil
 		})
-		want := dumpLive(t, s.Live())
+		want := dumpLive(t, s)
 		s.Close()
 		s = openTest(t, Options{Path: path})
-		if got := dumpLive(t, s.Live()); got != want {
+		if got := dumpLive(t, s); got != want {
 			t.Fatalf("after %d events, the reopened live state differs:\n%s\nwant\n%s", start+1_500, got, want)
 		}
 		if len(s.Live().Meetings) == 0 {
@@ -78,9 +78,18 @@ func TestLiveJournalRoundTrip(t *testing.T) {
 	}
 }
 
-func dumpLive(t *testing.T, snap *live.Snapshot) string {
+// dumpLive renders the live state a viewer sees: the snapshot, and each meeting's page.
+func dumpLive(t *testing.T, s *Store) string {
 	t.Helper()
-	b, err := json.MarshalIndent(snap, "", " ")
+	snap := s.Live()
+	var details []*live.Meeting
+	for _, m := range snap.Meetings {
+		details = append(details, s.LiveMeeting(m.Key))
+	}
+	b, err := json.MarshalIndent(struct {
+		Snap    *live.Snapshot
+		Details []*live.Meeting
+	}{snap, details}, "", " ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +104,7 @@ func TestFailedCommitsLeaveLiveStateAsCommitted(t *testing.T) {
 	items := benchEventsAt(t, 3_000, 300)
 	ref := openTest(t, Options{Path: filepath.Join(t.TempDir(), "reference.db")})
 	submit(t, ref, items...)
-	want := dumpLive(t, ref.Live())
+	want := dumpLive(t, ref)
 
 	s := openTest(t, Options{Path: path})
 	submit(t, s, items[:1_000]...)
@@ -132,12 +141,12 @@ func TestFailedCommitsLeaveLiveStateAsCommitted(t *testing.T) {
 	if h := s.Health(); h.Counts.Events != uint64(len(items)) || h.Dropped != 0 {
 		t.Fatalf("health after recovery: %+v", h)
 	}
-	if got := dumpLive(t, s.Live()); got != want {
+	if got := dumpLive(t, s); got != want {
 		t.Fatalf("live state after failed commits differs from one that never failed:\n%s\nwant\n%s", got, want)
 	}
 	s.Close()
 	s = openTest(t, Options{Path: path})
-	if got := dumpLive(t, s.Live()); got != want {
+	if got := dumpLive(t, s); got != want {
 		t.Fatalf("reopened after failed commits, the live state differs:\n%s\nwant\n%s", got, want)
 	}
 }

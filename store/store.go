@@ -419,6 +419,14 @@ func (s *Store) Live() *live.Snapshot {
 	return s.snap
 }
 
+// LiveMeeting returns a copy of the active meeting key with its join/leave sessions (which
+// Live leaves out), or nil when it is not active.
+func (s *Store) LiveMeeting(key string) *live.Meeting {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	return s.state.MeetingDetail(key)
+}
+
 func ownerPath(db string) string { return db + ".owner" }
 
 func writeOwner(db string, o Owner) {

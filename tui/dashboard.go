@@ -271,7 +271,7 @@ func (d *dashboard) open(m *Model) tea.Cmd {
 	switch d.focus {
 	case paneMeetings:
 		if d.meetKey != "" {
-			m.push(&meetingPage{key: d.meetKey})
+			return openMeeting(m, d.meetKey)
 		}
 	case paneJoins:
 		rows := d.joinList(m)

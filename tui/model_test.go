@@ -589,3 +589,23 @@ func TestBoxFits(t *testing.T) {
 		}
 	}
 }
+
+// TestMeetingPageFollowsItsMeeting: a meeting's page shows its timeline (which the live
+// snapshot leaves out) and keeps it current while it is open.
+func TestMeetingPageFollowsItsMeeting(t *testing.T) {
+	f := newFixture(t, ModeLive, 160, 45)
+	open := meetings[1]
+	f.feed(joinItem(open, 9, fixedNow.Add(-time.Minute)))
+	f.run(openMeeting(f.m, "u"+open.id+"=="))
+	screen := func() string { return ansi.Strip(f.screen()) }
+	if !strings.Contains(screen(), "Linus Torvalds joined") {
+		t.Fatalf("no timeline on the meeting page:\n%s", screen())
+	}
+	if strings.Contains(screen(), "Montgomery") {
+		t.Fatalf("a newcomer is on the page before joining:\n%s", screen())
+	}
+	f.feed(joinItem(open, 14, fixedNow))
+	if !strings.Contains(screen(), "Montgomery-Fitzwilliam III (Guest, via phone) joined") {
+		t.Errorf("the join did not reach the open meeting's timeline:\n%s", screen())
+	}
+}

@@ -73,25 +73,70 @@ func textHelp(m *Model, extra ...key.Binding) []key.Binding {
 	return append(append([]key.Binding{km.Back, km.Up, km.PageDown}, extra...), km.Help, km.Quit)
 }
 
-// meetingPage shows one active meeting: who is in it and its join/leave timeline.
+// meetingPage shows one active meeting: who is in it and its join/leave timeline. The
+// timeline is not in the live snapshot (see live.Snapshot): the page fetches its meeting
+// whole when it opens and after each change to the live state.
 type meetingPage struct {
 	textView
-	key  string
-	last *live.Meeting // the last copy seen: kept on screen after the meeting ends
+	key string
+	// last is the newest copy: with its sessions once fetched, kept on screen after the
+	// meeting ends.
+	last            *live.Meeting
+	fetching, again bool
+}
+
+// meetingMsg is a meeting fetched whole (mt nil: it is no longer active).
+type meetingMsg struct {
+	key string
+	mt  *live.Meeting
+}
+
+func openMeeting(m *Model, key string) tea.Cmd {
+	p := &meetingPage{key: key}
+	m.push(p)
+	return p.fetch(m)
+}
+
+func (p *meetingPage) fetch(m *Model) tea.Cmd {
+	if p.fetching {
+		p.again = true
+		return nil
+	}
+	p.fetching = true
+	st, key := m.d.Store, p.key
+	return func() tea.Msg { return meetingMsg{key, st.LiveMeeting(key)} }
 }
 
 func (p *meetingPage) meeting(m *Model) (*live.Meeting, bool) {
-	if m.data.snap != nil {
-		if mt := m.data.snap.Meeting(p.key); mt != nil {
-			return mt, true
-		}
+	if m.data.snap == nil || m.data.snap.Meeting(p.key) == nil {
+		return p.last, false
 	}
-	return p.last, false
+	return p.last, true
 }
 
 func (p *meetingPage) update(m *Model, msg tea.Msg) tea.Cmd {
-	if mt, ok := p.meeting(m); ok {
-		p.last = mt
+	if m.data.snap != nil && p.last == nil {
+		p.last = m.data.snap.Meeting(p.key) // until the whole copy arrives
+	}
+	switch msg := msg.(type) {
+	case meetingMsg:
+		if msg.key != p.key {
+			return nil
+		}
+		p.fetching = false
+		if msg.mt != nil {
+			p.last = msg.mt
+		}
+		if p.again {
+			p.again = false
+			return p.fetch(m)
+		}
+		return nil
+	case feedMsg:
+		if msg.snap != nil {
+			return p.fetch(m)
+		}
+		return nil
 	}
 	k, isKey := msg.(tea.KeyPressMsg)
 	if p.scroll(m, msg) || !isKey {

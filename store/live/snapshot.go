@@ -10,7 +10,10 @@ import (
 // Snapshot is an immutable copy of the state for viewers: safe to read from any goroutine
 // while the writer goes on applying events.
 type Snapshot struct {
-	// Meetings are the active meetings, longest-running first.
+	// Meetings are the active meetings, longest-running first, without their Sessions and
+	// Left: a busy meeting's join/leave history is most of its size, dashboards ask for
+	// every changed meeting after every commit, and only a meeting's own page shows it (see
+	// State.MeetingDetail).
 	Meetings []*Meeting
 	// Recordings are the listed recordings, most recently changed first.
 	Recordings []*Recording
@@ -119,7 +122,19 @@ func (s *State) SnapshotSince(prev *Snapshot, c *Changes) *Snapshot {
 	return snap
 }
 
-// meetingCopy is a viewer's copy of m, with its host's name as known now.
+// MeetingDetail is a viewer's copy of the active meeting key with its sessions, or nil.
+func (s *State) MeetingDetail(key string) *Meeting {
+	m := s.Meetings[key]
+	if m == nil {
+		return nil
+	}
+	c := s.meetingCopy(m)
+	c.Sessions, c.Left = slices.Clone(m.Sessions), maps.Clone(m.Left)
+	return c
+}
+
+// meetingCopy is a viewer's copy of m without its history (sessions and leaves), with its
+// host's name as known now.
 func (s *State) meetingCopy(m *Meeting) *Meeting {
 	c := m.clone()
 	if name := s.Users[m.HostID]; name != "" {
@@ -142,8 +157,7 @@ func (m *Meeting) clone() *Meeting {
 		pc := *p
 		c.Participants[k] = &pc
 	}
-	c.Left = maps.Clone(m.Left)
-	c.Sessions = slices.Clone(m.Sessions)
+	c.Left, c.Sessions = nil, nil
 	return &c
 }
 
