@@ -62,7 +62,9 @@ type Meeting struct {
 	StartSeen bool  `json:"start_seen"`
 	LastTS    int64 `json:"last_ts"` // newest event_ts applied, ms
 
-	Participants map[string]*Participant `json:"participants,omitempty"` // present now, by participant key
+	// Participants are present now, by participant key. A Participant is never changed once
+	// in the map (a change puts a new one there), so that snapshots can share them.
+	Participants map[string]*Participant `json:"participants,omitempty"`
 	// Left remembers when each participant last left (event_ts), so that a late join older
 	// than the leave is not applied.
 	Left map[string]int64 `json:"left,omitempty"`
@@ -154,6 +156,53 @@ type State struct {
 	NewestTS int64
 
 	dirty dirtySet
+	// byID finds active meetings by number (meeting.updated names a meeting by number
+	// alone): number → keys. Built on first use; nil until then.
+	byID map[string][]string
+}
+
+// meetingsByID returns the active meetings numbered id.
+func (s *State) meetingsByID(id string) []*Meeting {
+	if s.byID == nil {
+		s.byID = map[string][]string{}
+		for k, m := range s.Meetings {
+			s.indexID(k, "", m.ID)
+		}
+	}
+	var out []*Meeting
+	for _, k := range s.byID[id] {
+		if m := s.Meetings[k]; m != nil && m.ID == id {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// indexID keeps byID in step when the meeting key's number changes from old to id ("" when
+// it has none, or is gone).
+func (s *State) indexID(key, old, id string) {
+	if s.byID == nil || old == id {
+		return
+	}
+	if old != "" {
+		ks := slices.DeleteFunc(s.byID[old], func(k string) bool { return k == key })
+		if len(ks) == 0 {
+			delete(s.byID, old)
+		} else {
+			s.byID[old] = ks
+		}
+	}
+	if id != "" {
+		s.byID[id] = append(s.byID[id], key)
+	}
+}
+
+// removeMeeting forgets an active meeting.
+func (s *State) removeMeeting(key string) {
+	if m := s.Meetings[key]; m != nil {
+		s.indexID(key, m.ID, "")
+		delete(s.Meetings, key)
+	}
 }
 
 type dirtySet struct {
@@ -284,9 +333,10 @@ func (s *State) fill(m *Meeting, ev *feed.Event) bool {
 			*dst, changed = v, true
 		}
 	}
-	host := m.HostID
+	host, id := m.HostID, m.ID
 	set(&m.UUID, o.UUID)
 	set(&m.ID, string(o.ID))
+	s.indexID(m.Key, id, m.ID)
 	set(&m.Topic, o.Topic)
 	set(&m.HostID, o.HostID)
 	if m.HostID != host {
@@ -346,7 +396,7 @@ func (s *State) ended(ev *feed.Event) bool {
 	s.Ended[key] = ts
 	s.dirty.ended[key] = true
 	if _, ok := s.Meetings[key]; ok {
-		delete(s.Meetings, key)
+		s.removeMeeting(key)
 		s.dirty.meetings[key] = true
 	}
 	// The recording stops with the meeting, whether or not its recording.stopped arrives.
@@ -387,8 +437,10 @@ func (s *State) joined(ev *feed.Event) bool {
 		if ts <= cur.LastTS {
 			return s.meetingChanged(m, changed)
 		}
-		cur.LastTS = ts
-		cur.Uncertain = cur.Uncertain && ts <= m.UncertainUntil
+		np := *cur // never changed in place: snapshots share them
+		np.LastTS = ts
+		np.Uncertain = cur.Uncertain && ts <= m.UncertainUntil
+		m.Participants[pk] = &np
 		s.touch(m, pk)
 		s.meetingChanged(m, changed)
 		return true
@@ -545,10 +597,21 @@ func (s *State) updated(ev *feed.Event) bool {
 	// meeting.updated names the meeting by number (the uuid is optional); rename any running
 	// occurrence.
 	changed := false
-	for _, m := range s.Meetings {
-		if (o.UUID == "" || m.UUID != o.UUID) && (o.ID == "" || m.ID != string(o.ID)) {
-			continue
+	var named []*Meeting
+	switch {
+	case o.ID != "":
+		named = s.meetingsByID(string(o.ID))
+		if m := s.Meetings[o.UUID]; o.UUID != "" && m != nil && m.ID != string(o.ID) {
+			named = append(named, m) // keyed by its uuid, and not already found by its number
 		}
+	case o.UUID != "": // rare: look at every meeting, as one keyed by number may have it
+		for _, m := range s.Meetings {
+			if m.UUID == o.UUID {
+				named = append(named, m)
+			}
+		}
+	}
+	for _, m := range named {
 		if ts >= m.LastTS && m.Topic != o.Topic {
 			m.Topic, m.LastTS = o.Topic, ts
 			changed = s.meetingChanged(m, true)
@@ -715,7 +778,9 @@ func (s *State) MarkGap(from, to time.Time, reason string) bool {
 		}
 		for pk, p := range m.Participants {
 			if !p.Uncertain {
-				p.Uncertain, changed = true, true
+				np := *p // never changed in place: snapshots share them
+				np.Uncertain, changed = true, true
+				m.Participants[pk] = &np
 				s.touch(m, pk)
 			}
 		}
@@ -731,7 +796,7 @@ func (s *State) Expire(now time.Time) bool {
 	for k, m := range s.Meetings {
 		silent := time.Duration(n-m.LastTS) * time.Millisecond
 		if silent >= MaxSilence || m.Uncertain != "" && silent >= StaleAfter {
-			delete(s.Meetings, k)
+			s.removeMeeting(k)
 			changed = s.meetingChanged(m, true)
 		}
 	}
@@ -770,9 +835,21 @@ func (s *State) boundRecordings() {
 	if len(s.Recordings) <= MaxRecordings {
 		return
 	}
-	keys := slices.SortedFunc(maps.Keys(s.Recordings), func(a, b string) int {
+	older := func(a, b string) int {
 		return cmp.Or(cmp.Compare(s.Recordings[a].LastTS, s.Recordings[b].LastTS), strings.Compare(a, b))
-	})
+	}
+	if len(s.Recordings) == MaxRecordings+1 { // one was added: find the oldest, no sort
+		oldest := ""
+		for k := range s.Recordings {
+			if oldest == "" || older(k, oldest) < 0 {
+				oldest = k
+			}
+		}
+		delete(s.Recordings, oldest)
+		s.dirty.recordings[oldest] = true
+		return
+	}
+	keys := slices.SortedFunc(maps.Keys(s.Recordings), older)
 	for _, k := range keys[:len(keys)-MaxRecordings] {
 		delete(s.Recordings, k)
 		s.dirty.recordings[k] = true

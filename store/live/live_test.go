@@ -647,6 +647,47 @@ func TestMeetingUpdated(t *testing.T) {
 		t.Error("meeting.updated without a topic reported a change")
 	}
 	eq(t, "Topic", mustMeeting(t, s, mUpd).Topic, newTopic)
+
+	// meeting.updated finds meetings by number through an index kept as meetings come, go
+	// and learn their number.
+	t.Run("by number as meetings come and go", func(t *testing.T) {
+		a, c := genMeeting(1), genMeeting(2)
+		b2 := mref{uuid: "other/Occurrence+Of1==", id: a.id, topic: a.topic, host: a.host}
+		s := New()
+		applyAll(s, bb.start(a, 0), bb.join(c, jan, 1, without("id")))
+		if mustMeeting(t, s, c).ID != "" {
+			t.Fatal("the meeting has a number before any event gave it one")
+		}
+		if !s.Apply(bb.updated(a, 2, "renamed once")) {
+			t.Fatal("no change")
+		}
+		applyAll(s, bb.start(b2, 3), bb.join(c, jill, 4)) // a second occurrence; c learns its number
+		if !s.Apply(bb.updated(a, 5, "renamed twice")) || !s.Apply(bb.updated(c, 6, "c renamed")) {
+			t.Fatal("no change")
+		}
+		eq(t, "first occurrence", mustMeeting(t, s, a).Topic, "renamed twice")
+		eq(t, "second occurrence", mustMeeting(t, s, b2).Topic, "renamed twice")
+		eq(t, "meeting that learnt its number", mustMeeting(t, s, c).Topic, "c renamed")
+		s.Apply(bb.end(a, 7))
+		if !s.Apply(bb.updated(a, 8, "renamed thrice")) {
+			t.Fatal("no change")
+		}
+		eq(t, "second occurrence", mustMeeting(t, s, b2).Topic, "renamed thrice")
+		if s.Meetings[a.uuid] != nil {
+			t.Error("meeting.updated brought an ended occurrence back")
+		}
+		if n := len(s.byID[a.id]); n != 1 {
+			t.Errorf("the index lists %d meetings under the number, want the one still running", n)
+		}
+		// A state whose meetings were loaded, not applied (as the store reloads it).
+		r := New()
+		for k, m := range s.Meetings {
+			r.Meetings[k] = m
+		}
+		if !r.Apply(bb.updated(c, 9, "after a reload")) {
+			t.Fatal("meeting.updated missed a reloaded meeting")
+		}
+	})
 }
 
 func TestHostNames(t *testing.T) {
@@ -935,7 +976,7 @@ func TestSnapshotIsDeepCopy(t *testing.T) {
 	}
 
 	// Change everything the snapshot holds, in place.
-	applyAll(s, bb.join(mReal, jill, 4), bb.join(mReal, guest, 5), bb.leave(mReal, jan, 6),
+	applyAll(s, bb.join(mReal, jill, 4), bb.join(mReal, guest, 5), bb.join(mDocs, guest, 6), bb.leave(mReal, jan, 6),
 		bb.updated(mReal, 7, "renamed"), bb.rec("recording.transcript_completed", genMeeting(1), 30))
 	s.MarkGap(timeAt(100), timeAt(200), "x")
 	s.Apply(bb.end(mDocs, 300))
@@ -953,7 +994,7 @@ func TestSnapshotIsDeepCopy(t *testing.T) {
 		bb.rec("recording.completed", mReal, 9))
 	before := dump(t, s2)
 	sn := s2.Snapshot()
-	sn.Meetings[0].Participants[jan.key()].Name = "x"
+	sn.Meetings[0].Participants["someone"] = &Participant{Name: "x"}
 	s2.MeetingDetail(sn.Meetings[0].Key).Sessions[0].Name = "x"
 	s2.MeetingDetail(sn.Meetings[0].Key).Left["x"] = 1
 	sn.Recordings[0].Files[0].Size = -1

@@ -152,11 +152,7 @@ func (r *Recording) clone() *Recording {
 func (m *Meeting) clone() *Meeting {
 	c := *m
 	c.stays = nil // the writer's index, not shared with readers
-	c.Participants = make(map[string]*Participant, len(m.Participants))
-	for k, p := range m.Participants {
-		pc := *p
-		c.Participants[k] = &pc
-	}
+	c.Participants = maps.Clone(m.Participants) // the Participants themselves are never changed
 	c.Left, c.Sessions = nil, nil
 	return &c
 }
