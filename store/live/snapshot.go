@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"sort"
@@ -81,16 +82,24 @@ func (s *State) SnapshotSince(prev *Snapshot, c *Changes) *Snapshot {
 			snap.Recordings = append(snap.Recordings, r.clone())
 		}
 	} else {
-		for _, m := range prev.Meetings {
-			if !c.meetings[m.Key] {
-				snap.Meetings = append(snap.Meetings, m)
-			}
-		}
+		// prev's meetings are in order: only the changed ones need sorting, then a merge.
+		var changed []*Meeting
 		for k := range c.meetings {
 			if m := s.Meetings[k]; m != nil {
-				snap.Meetings = append(snap.Meetings, s.meetingCopy(m))
+				changed = append(changed, s.meetingCopy(m))
 			}
 		}
+		slices.SortFunc(changed, compareMeetings)
+		for _, m := range prev.Meetings {
+			if c.meetings[m.Key] {
+				continue
+			}
+			for len(changed) > 0 && compareMeetings(changed[0], m) < 0 {
+				snap.Meetings, changed = append(snap.Meetings, changed[0]), changed[1:]
+			}
+			snap.Meetings = append(snap.Meetings, m)
+		}
+		snap.Meetings = append(snap.Meetings, changed...)
 		for _, r := range prev.Recordings {
 			if !c.recordings[r.Key] {
 				snap.Recordings = append(snap.Recordings, r)
@@ -105,13 +114,9 @@ func (s *State) SnapshotSince(prev *Snapshot, c *Changes) *Snapshot {
 	if c != nil {
 		*c = Changes{}
 	}
-	sort.Slice(snap.Meetings, func(i, j int) bool {
-		a, b := snap.Meetings[i], snap.Meetings[j]
-		if !a.Start.Equal(b.Start) {
-			return a.Start.Before(b.Start)
-		}
-		return a.Key < b.Key
-	})
+	if full {
+		slices.SortFunc(snap.Meetings, compareMeetings)
+	}
 	sort.Slice(snap.Recordings, func(i, j int) bool {
 		a, b := snap.Recordings[i], snap.Recordings[j]
 		if a.LastTS != b.LastTS {
@@ -133,6 +138,11 @@ func (s *State) MeetingDetail(key string) *Meeting {
 	return c
 }
 
+// compareMeetings orders meetings longest-running first.
+func compareMeetings(a, b *Meeting) int {
+	return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.Key, b.Key))
+}
+
 // meetingCopy is a viewer's copy of m without its history (sessions and leaves), with its
 // host's name as known now.
 func (s *State) meetingCopy(m *Meeting) *Meeting {
@@ -151,7 +161,7 @@ func (r *Recording) clone() *Recording {
 
 func (m *Meeting) clone() *Meeting {
 	c := *m
-	c.stays = nil // the writer's index, not shared with readers
+	c.stays = nil                               // the writer's index, not shared with readers
 	c.Participants = maps.Clone(m.Participants) // the Participants themselves are never changed
 	c.Left, c.Sessions = nil, nil
 	return &c
