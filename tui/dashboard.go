@@ -268,6 +268,9 @@ func (d *dashboard) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 }
 
 func (d *dashboard) open(m *Model) tea.Cmd {
+	if d.focus == paneMeetings || d.focus == paneRecordings {
+		d.moveIn(m, d.focus, 0) // the highlighted row, before any move chose one
+	}
 	switch d.focus {
 	case paneMeetings:
 		if d.meetKey != "" {

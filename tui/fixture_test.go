@@ -150,8 +150,14 @@ type fixture struct {
 
 func newFixture(t testing.TB, mode Mode, w, h int) *fixture {
 	t.Helper()
+	return newFixtureOf(t, mode, w, h, scenario())
+}
+
+// newFixtureOf is a fixture whose store holds items.
+func newFixtureOf(t testing.TB, mode Mode, w, h int, items []feed.Item) *fixture {
+	t.Helper()
 	st := openStore(t)
-	submit(t, st, scenario()...)
+	submit(t, st, items...)
 	f := &fixture{st: st, tb: t}
 	d := Deps{Store: st, Account: "AbC Corp", Mode: mode, Now: func() time.Time { return fixedNow }, AllowExport: true, ExportDir: t.TempDir()}
 	if mode != ModeHistory {

@@ -609,3 +609,16 @@ func TestMeetingPageFollowsItsMeeting(t *testing.T) {
 		t.Errorf("the join did not reach the open meeting's timeline:\n%s", screen())
 	}
 }
+
+// TestEnterOpensTheHighlightedRowAtOnce: the first row is highlighted from the start, even
+// when the meetings arrived after the screen opened on an empty store, and enter opens it
+// without a move first.
+func TestEnterOpensTheHighlightedRowAtOnce(t *testing.T) {
+	f := newFixtureOf(t, ModeLive, 160, 45, nil)
+	f.feed(joinItem(meetings[2], 1, fixedNow.Add(-time.Minute)), joinItem(meetings[1], 2, fixedNow))
+	first := f.m.data.snap.Meetings[0]
+	f.key("enter")
+	if p, ok := f.m.top().(*meetingPage); !ok || p.key != first.Key {
+		t.Fatalf("enter on the dashboard opened %T, want the first meeting's page", f.m.top())
+	}
+}

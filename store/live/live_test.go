@@ -952,7 +952,10 @@ func TestTakeDirty(t *testing.T) {
 	}
 }
 
-func TestSnapshotIsDeepCopy(t *testing.T) {
+// TestSnapshotIsIsolated: neither the state's changes reach a snapshot (or a meeting's
+// detail), nor a viewer's changes to its maps and lists the state. Participants are shared,
+// as the state never changes one in place.
+func TestSnapshotIsIsolated(t *testing.T) {
 	bb := b{t}
 	s := New()
 	applyAll(s, bb.start(mReal, 0), bb.join(mReal, jan, 1), bb.join(mReal, jill, 2), bb.leave(mReal, jill, 3),
