@@ -119,7 +119,8 @@ func saveLive(tx *bolt.Tx, st *live.State, changes *live.Changes) error {
 	if err != nil {
 		return err
 	}
-	return writeJournal(tx, entries)
+	_, err = writeJournal(tx, entries)
+	return err
 }
 
 // liveChanges encodes what changed in st since the last call as journal entries (see
@@ -206,18 +207,18 @@ func liveChanges(st *live.State, changes *live.Changes) ([][]byte, error) {
 	return out, nil
 }
 
-// writeJournal appends entries to the live journal, and folds it when it is full.
-func writeJournal(tx *bolt.Tx, entries [][]byte) error {
+// writeJournal appends entries to the live journal, and folds it when it is full (folded).
+func writeJournal(tx *bolt.Tx, entries [][]byte) (folded bool, err error) {
 	j := openJournal(tx)
 	for _, e := range entries {
 		if err := j.add(e); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if j.b.Sequence() >= liveFoldBytes {
-		return foldLive(tx)
+		return true, foldLive(tx)
 	}
-	return nil
+	return false, nil
 }
 
 // liveFoldBytes is how much journal is folded into the live bucket at once: each fold

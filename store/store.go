@@ -223,6 +223,7 @@ func Open(opts Options) (*Store, error) {
 	if !opts.ReadOnly {
 		writeOwner(opts.Path, opts.Owner)
 		s.w = newWriter(s)
+		s.releaseMapping() // loading the live state read all of it; a collector keeps none resident
 		go s.w.run()
 	}
 	return s, nil
