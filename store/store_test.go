@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +79,28 @@ func TestDedupeWithinBatchAcrossCommitsAndRestarts(t *testing.T) {
 	b := joinRaw("m1", "Grace", t0.UnixMilli())
 	sub := s.Subscribe(16)
 	// The same event three times in one batch, and a different participant at the same ms.
-	submit(t, s, item(t, a), item(t, a), item(t, b), item(t, a))
+	// The writer is held in a first commit while they queue, so that they make one batch.
+	entered, release := make(chan struct{}), make(chan struct{})
+	var hold sync.Once
+	s.opts.commitHook = func() error {
+		hold.Do(func() { close(entered); <-release })
+		return nil
+	}
+	ctx := context.Background()
+	if err := s.Note(ctx, "hold the writer"); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	for _, it := range []feed.Item{item(t, a), item(t, a), item(t, b), item(t, a)} {
+		if err := s.Submit(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-sub.C // the note's
 	n := <-sub.C
 	if len(n.Records) != 2 {
 		t.Fatalf("published %d records, want 2 (duplicates are not shown)", len(n.Records))
