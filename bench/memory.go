@@ -14,6 +14,7 @@ import (
 
 	"zoomwatch/feed/sim"
 	"zoomwatch/internal/numfmt"
+	"zoomwatch/internal/sshviewer"
 )
 
 // MemoryReport is the resident memory of a collecting zoomwatch by history size, and of a
@@ -184,14 +185,14 @@ func (r *runner) sshLoad(ctx context.Context, n int) (*SSHFigure, error) {
 	}
 	fig.AloneRSS, fig.AloneCPU = alone.mem.RSS, alone.cpu
 
-	var viewers []*sshViewer
+	var viewers []*sshviewer.Viewer
 	defer func() {
 		for _, v := range viewers {
-			v.close()
+			v.Close()
 		}
 	}()
 	for range sshViewers {
-		v, err := startSSHViewer(ctx, keys.private, port)
+		v, err := sshviewer.Start(ctx, keys.private, port)
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +206,7 @@ func (r *runner) sshLoad(ctx context.Context, n int) (*SSHFigure, error) {
 	}
 	before := make([]int64, len(viewers))
 	for i, v := range viewers {
-		before[i] = v.bytes.Load()
+		before[i] = v.Bytes()
 	}
 	watched, err := sampleProc(ctx, c.pid(), r.sz.sshWindow)
 	if err != nil {
@@ -216,8 +217,8 @@ func (r *runner) sshLoad(ctx context.Context, n int) (*SSHFigure, error) {
 	fig.PerViewerCPU = (fig.WatchedCPU - fig.AloneCPU) / sshViewers
 	slowest := int64(1) << 62
 	for i, v := range viewers {
-		slowest = min(slowest, v.bytes.Load()-before[i])
-		if time.Since(time.Unix(0, v.last.Load())) > 2*time.Second {
+		slowest = min(slowest, v.Bytes()-before[i])
+		if time.Since(v.Last()) > 2*time.Second {
 			fig.StoppedUpdate++
 		}
 	}

@@ -2,9 +2,6 @@ package sshserve
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"net"
 	"os"
 	"os/exec"
@@ -12,17 +9,16 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
 
 	"zoomwatch/auth"
 	"zoomwatch/feed"
 	"zoomwatch/feed/sim"
+	"zoomwatch/internal/sshviewer"
 	"zoomwatch/store"
 	"zoomwatch/tui"
 )
@@ -56,7 +52,11 @@ func TestLoadViewers(t *testing.T) {
 	t.Cleanup(func() { simSrv.Close() })
 	client := collect(t, simSrv, st)
 
-	keyFile, pub := clientKey(t, dir)
+	keyFile := filepath.Join(dir, "viewer_key")
+	pub, err := sshviewer.NewKey(keyFile, "load viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), gossh.MarshalAuthorizedKey(pub), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -81,13 +81,18 @@ func TestLoadViewers(t *testing.T) {
 	base := sample(st, window)
 	t.Logf("collector alone: %s", base)
 
-	var viewers []*loadViewer
+	var viewers []*sshviewer.Viewer
 	for range loadViewers {
-		viewers = append(viewers, startLoadViewer(t, keyFile, port(ln.Addr().String())))
+		v, err := sshviewer.Start(context.Background(), keyFile, port(ln.Addr().String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(v.Close)
+		viewers = append(viewers, v)
 	}
 	eventually(t, "every viewer's screen", func() bool {
 		for _, v := range viewers {
-			if v.bytes.Load() < 4096 {
+			if !v.ShowsScreen() {
 				return false
 			}
 		}
@@ -99,7 +104,7 @@ func TestLoadViewers(t *testing.T) {
 	time.Sleep(2 * time.Second) // the viewers' initial loads out of the measurement
 	before := make([]int64, len(viewers))
 	for i, v := range viewers {
-		before[i] = v.bytes.Load()
+		before[i] = v.Bytes()
 	}
 	loaded := sample(st, window)
 	t.Logf("with %d viewers: %s", loadViewers, loaded)
@@ -108,10 +113,10 @@ func TestLoadViewers(t *testing.T) {
 	perRSS := (loaded.rss - base.rss) / loadViewers
 	var minOut int64 = 1 << 62
 	for i, v := range viewers {
-		n := v.bytes.Load() - before[i]
+		n := v.Bytes() - before[i]
 		minOut = min(minOut, n)
-		if time.Since(time.Unix(0, v.last.Load())) > 2*time.Second {
-			t.Errorf("viewer %d stopped updating (last output %v ago)", i, time.Since(time.Unix(0, v.last.Load())).Round(time.Millisecond))
+		if time.Since(v.Last()) > 2*time.Second {
+			t.Errorf("viewer %d stopped updating (last output %v ago)", i, time.Since(v.Last()).Round(time.Millisecond))
 		}
 	}
 	t.Logf("per viewer: %.1f%% of a core (%.1f ms CPU per second), %.1f MB resident; the slowest viewer got %.1f KB/s of screen updates",
@@ -210,61 +215,4 @@ func rss() float64 {
 		}
 	}
 	return 0
-}
-
-// loadViewer is a real ssh client in its own terminal, counting what it receives.
-type loadViewer struct {
-	bytes atomic.Int64
-	last  atomic.Int64 // unix nanoseconds of the latest output
-}
-
-func startLoadViewer(t *testing.T, keyFile, port string) *loadViewer {
-	t.Helper()
-	c := exec.Command("ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", keyFile, "-p", port, "viewer@127.0.0.1")
-	c.Env = append(os.Environ(), "TERM=xterm-256color")
-	term, err := pty.StartWithSize(c, &pty.Winsize{Cols: 120, Rows: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := &loadViewer{}
-	go func() {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := term.Read(buf)
-			v.bytes.Add(int64(n))
-			v.last.Store(time.Now().UnixNano())
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		c.Process.Kill()
-		c.Wait()
-		term.Close()
-	})
-	return v
-}
-
-// clientKey makes a key pair and saves the private half where ssh -i can read it.
-func clientKey(t *testing.T, dir string) (path string, pub gossh.PublicKey) {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := gossh.MarshalPrivateKey(priv, "load viewer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path = filepath.Join(dir, "viewer_key")
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, signer.PublicKey()
 }
