@@ -317,7 +317,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	// 1→2: the live journal (its bucket is created with the others; the new number keeps
 	// older builds, which would not read it, from opening the file), and the meeting index
 	// cut into epochs.
-	func(tx *bolt.Tx) error { return rekeyMeetingIndex(tx) },
+	rekeyMeetingIndex,
 }
 
 // rekeyMeetingIndex rewrites schema 1's meeting index keys, hash(8) + seq(8), as

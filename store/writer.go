@@ -936,12 +936,14 @@ func (w *writer) housekeep() {
 			w.lastAliveSave = now
 		}
 	}
-	if now.Sub(w.lastHousekeep) >= housekeepEvery {
+	expired := now.Sub(w.lastHousekeep) >= housekeepEvery
+	if expired {
 		w.lastHousekeep = now
 		w.pruneMore = w.s.opts.Retain > 0 || w.s.opts.MaxBytes > 0
 		w.expireLive(now)
 	}
-	if now.Sub(w.lastRelease) >= releaseEvery {
+	// Also right after the expiry, for what it and its fold read (see commit).
+	if expired || now.Sub(w.lastRelease) >= releaseEvery {
 		w.lastRelease = now
 		w.s.releaseMapping()
 	}
@@ -968,7 +970,6 @@ func (w *writer) expireLive(now time.Time) {
 	if err != nil {
 		w.reloadLive()
 	}
-	s.releaseMapping() // what the expiry and the fold read (see commit)
 }
 
 func (w *writer) isClosed() bool {
