@@ -21,7 +21,7 @@ type Snapshot struct {
 	NewestTS   int64
 }
 
-// Snapshot deep-copies the state.
+// Snapshot copies the whole state for viewers (what a Snapshot holds, and leaves out).
 func (s *State) Snapshot() *Snapshot {
 	return s.SnapshotSince(nil, nil)
 }
