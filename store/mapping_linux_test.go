@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,8 +38,12 @@ func mappedKiB(t *testing.T, path string) int {
 // lets those pages go from its resident size (they stay in the page cache), and reads work
 // on as before.
 func TestReleaseMappingShrinksResidentSize(t *testing.T) {
-	s := openTest(t, Options{})
-	submit(t, s, benchEvents(t, 20_000)...)
+	path := filepath.Join(t.TempDir(), "events.db")
+	w := openTest(t, Options{Path: path})
+	submit(t, w, benchEvents(t, 20_000)...)
+	w.Close()
+	// Read-only: no writer whose own housekeeping releases the mapping while this measures.
+	s := openTest(t, Options{Path: path, ReadOnly: true})
 	var all []Record
 	for q := (Query{Oldest: true, Limit: 500}); ; {
 		p, err := s.Page(q)
