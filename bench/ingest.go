@@ -113,6 +113,9 @@ func describeStep(s Step) string {
 	if s.Screen != nil {
 		out += ", screen " + s.Screen.String()
 	}
+	if s.CPU > 0 {
+		out += fmt.Sprintf(", %.2f cores busy", s.CPU)
+	}
 	return out + ": " + verdict
 }
 
@@ -124,6 +127,23 @@ func (w window) has(t time.Time) bool { return !t.Before(w.from) && t.Before(w.t
 func (r *runner) newWindow() window {
 	from := time.Now().Add(r.stepWarmup())
 	return window{from, from.Add(r.o.StepTime)}
+}
+
+// waitWindow waits until the window ends and returns the cores this process kept busy in
+// it (0 where /proc cannot tell).
+func waitWindow(ctx context.Context, win window) (float64, error) {
+	if err := sleepUntil(ctx, win.from); err != nil {
+		return 0, err
+	}
+	cpu0, err0 := cpuSeconds(os.Getpid())
+	if err := sleepUntil(ctx, win.to); err != nil {
+		return 0, err
+	}
+	cpu1, err1 := cpuSeconds(os.Getpid())
+	if err0 != nil || err1 != nil {
+		return 0, nil
+	}
+	return (cpu1 - cpu0) / win.to.Sub(win.from).Seconds(), nil
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {
@@ -223,7 +243,7 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 			st.Submit(context.Background(), it)
 		}
 	}()
-	waitErr := sleepUntil(ctx, win.to)
+	cpu, waitErr := waitWindow(ctx, win)
 	step.Queued = int(int64(client.Stats().Events) - stored.Load())
 	stop()
 	<-fed
@@ -240,7 +260,7 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 	step.Latency = summarize(storeLat)
 	sl := summarize(screenLat)
 	step.Screen = &sl
-	step.Missed = missed
+	step.Missed, step.CPU = missed, cpu
 	step.judge()
 	return step, nil
 }
@@ -286,7 +306,7 @@ func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
 			}
 		}
 	}()
-	waitErr := sleepUntil(ctx, win.to)
+	cpu, waitErr := waitWindow(ctx, win)
 	conn.Close()
 	<-done
 	if waitErr != nil {
@@ -294,7 +314,7 @@ func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
 	}
 	step.Received = float64(len(lat)) / r.o.StepTime.Seconds()
 	step.GrowthMs = ms(lagGrowth(lat))
-	step.Latency = summarize(lat)
+	step.Latency, step.CPU = summarize(lat), cpu
 	step.judge()
 	return step, nil
 }
@@ -316,6 +336,10 @@ func (rep *IngestReport) writeTable(w io.Writer) {
 		ratio = "≤ " + ratio + " (the bare client held the ladder's top rate: its ceiling is higher)"
 	}
 	fmt.Fprintf(w, "  ratio       %s %s\n", ratio, goal(fmt.Sprintf("≥ %.1f", rep.RatioGoal), rep.Ratio >= rep.RatioGoal))
+	if zw.CPU > 0 && bare.CPU > 0 {
+		fmt.Fprintf(w, "  cores busy  zoomwatch %.2f at %s, bare client %.2f at %s (the simulator's share included)\n",
+			zw.CPU, perSecond(zw.Offered), bare.CPU, perSecond(bare.Offered))
+	}
 	if first := firstFailure(rep.Zoomwatch); first != nil {
 		fmt.Fprintf(w, "  zoomwatch fell behind at %s: %s\n", perSecond(first.Offered), strings.Join(first.Why, "; "))
 	}

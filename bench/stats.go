@@ -80,10 +80,13 @@ type Step struct {
 	Queued int `json:"queued_at_end"`
 	// Missed counts notices the bench's own subscriber was too slow for: its figures then
 	// leave events out.
-	Missed int      `json:"bench_missed_notices,omitempty"`
-	Held   bool     `json:"held"`
-	Why    []string `json:"why_not,omitempty"`
-	Retry  bool     `json:"retry,omitempty"` // a second run of a step that failed once
+	Missed int `json:"bench_missed_notices,omitempty"`
+	// CPU is the cores the bench's process kept busy in the window, the simulator's work
+	// included (for both clients): it shows whether a client fell behind for want of CPU.
+	CPU   float64  `json:"cpu_cores,omitempty"`
+	Held  bool     `json:"held"`
+	Why   []string `json:"why_not,omitempty"`
+	Retry bool     `json:"retry,omitempty"` // a second run of a step that failed once
 }
 
 // judge decides whether the step was held and says why not.

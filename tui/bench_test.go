@@ -69,7 +69,7 @@ func BenchmarkUpdate5000(b *testing.B) {
 	m := mdl.(*Model)
 	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
 	m.Update(loadInitial(st, fixedNow))
-	wait := waitFeed(st, sub, func() time.Time { return fixedNow })
+	wait := waitFeed(st, sub, func() time.Time { return fixedNow }, time.Time{})
 	next, seq := 0, uint64(1000)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -95,13 +95,23 @@ func countArrival(a []arrivals, r *store.Record) []arrivals {
 	return append(a, arrivals{m, 1, r.Seq})
 }
 
-// waitFeed waits for the next committed batch, then takes whatever else is already queued
-// without blocking, and returns one message. It is re-armed once per message it returns.
-func waitFeed(st *store.Store, sub *store.Subscription, now func() time.Time) tea.Cmd {
+// feedPace is the shortest time between two feed messages. Every message costs a snapshot
+// of the live state and a redraw (milliseconds on a busy account), and the store commits
+// hundreds of times a second under load: unpaced, a viewer spent most of a core drawing
+// frames that the terminal, at 60 a second, never showed.
+const feedPace = 50 * time.Millisecond
+
+// waitFeed waits for the next committed batch, and if it comes before notBefore, until
+// then; then it takes whatever else is queued without blocking and returns one message. It
+// is re-armed once per message it returns.
+func waitFeed(st *store.Store, sub *store.Subscription, now func() time.Time, notBefore time.Time) tea.Cmd {
 	return func() tea.Msg {
 		n, ok := <-sub.C
 		if !ok {
 			return feedMsg{closed: true}
+		}
+		if d := time.Until(notBefore); d > 0 {
+			time.Sleep(d) // batches meanwhile queue in sub.C and join this message
 		}
 		var msg feedMsg
 		missed, changed := 0, false

@@ -196,7 +196,7 @@ func lastLines(s string, n int) string {
 // feed stores items and delivers the resulting notices the way the program would.
 func (f *fixture) feed(items ...feed.Item) {
 	submit(f.tb, f.st, items...)
-	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow })())
+	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})())
 }
 
 func TestFilterLiveAndEscClears(t *testing.T) {
@@ -365,9 +365,33 @@ func TestCoalescing(t *testing.T) {
 	for i := range 3 {
 		submit(t, f.st, joinItem(meetings[0], i, fixedNow.Add(time.Duration(i)*time.Second)))
 	}
-	msg := waitFeed(f.st, f.sub, func() time.Time { return fixedNow })().(feedMsg)
+	msg := waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})().(feedMsg)
 	if len(msg.joins) != 3 || msg.reload != nil {
 		t.Errorf("one message carried %d joins (reload %v), want 3", len(msg.joins), msg.reload != nil)
+	}
+}
+
+// TestFeedIsPaced: a batch that comes sooner than feedPace after the previous message
+// waits, and what is committed meanwhile joins it, so a busy feed costs a viewer at most
+// one snapshot and redraw per pace.
+func TestFeedIsPaced(t *testing.T) {
+	f := newFixture(t, ModeLive, 80, 24)
+	submit(t, f.st, joinItem(meetings[0], 0, fixedNow))
+	notBefore := time.Now().Add(time.Second)
+	got := make(chan feedMsg, 1)
+	go func() {
+		got <- waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, notBefore)().(feedMsg)
+	}()
+	for i := 1; i < 3; i++ {
+		submit(t, f.st, joinItem(meetings[0], i, fixedNow.Add(time.Duration(i)*time.Second)))
+	}
+	committed := time.Now()
+	msg := <-got
+	if time.Now().Before(notBefore) {
+		t.Fatal("the message came before its pace allowed")
+	}
+	if committed.Before(notBefore) && len(msg.joins) != 3 {
+		t.Errorf("the paced message carried %d joins, want the 3 committed before it", len(msg.joins))
 	}
 }
 
@@ -381,9 +405,9 @@ func TestMissedNoticesReload(t *testing.T) {
 	}
 	// The first notice was queued; the three after it were dropped and are counted in the
 	// next one delivered.
-	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow })())
+	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})())
 	submit(t, f.st, joinItem(meetings[0], 4, fixedNow.Add(4*time.Second)))
-	msg := waitFeed(f.st, f.sub, func() time.Time { return fixedNow })().(feedMsg)
+	msg := waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})().(feedMsg)
 	if msg.reload == nil {
 		t.Fatal("missed notices did not reload")
 	}
@@ -545,7 +569,7 @@ func TestNotStoringBanner(t *testing.T) {
 func TestClosedSubscription(t *testing.T) {
 	f := newFixture(t, ModeLive, 80, 24)
 	f.sub.Close()
-	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow })())
+	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})())
 	if s := ansi.Strip(f.screen()); !strings.Contains(s, "The store was closed: nothing new will show") {
 		t.Errorf("no notice of the closed store:\n%s", s)
 	}

@@ -147,7 +147,7 @@ func (m *Model) Init() tea.Cmd {
 		st, now := m.d.Store, m.now
 		cmds = append(cmds, func() tea.Msg { return loadInitial(st, now()) })
 		if m.d.Sub != nil {
-			cmds = append(cmds, waitFeed(m.d.Store, m.d.Sub, m.now))
+			cmds = append(cmds, waitFeed(m.d.Store, m.d.Sub, m.now, time.Time{}))
 		}
 	}
 	return tea.Batch(cmds...)
@@ -211,7 +211,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case feedMsg:
 		cmds := []tea.Cmd{m.applyFeed(msg), m.routeAll(msg)}
 		if !msg.closed && m.d.Sub != nil {
-			cmds = append(cmds, waitFeed(m.d.Store, m.d.Sub, m.now))
+			cmds = append(cmds, waitFeed(m.d.Store, m.d.Sub, m.now, time.Now().Add(feedPace)))
 		}
 		m.frameValid = false
 		return m, tea.Batch(cmds...)
