@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -119,6 +120,39 @@ func TestDedupeWithinBatchAcrossCommitsAndRestarts(t *testing.T) {
 	}
 	if s.LastSeq() != 2 {
 		t.Fatalf("last seq %d", s.LastSeq())
+	}
+}
+
+// TestTrickleIsCommittedTogether: events that arrive one by one soon after a commit wait for
+// the next one rather than each taking its own (two fsyncs apiece), and a flush does not
+// wait: with the interval set to an hour, what arrives before the flush is one commit.
+func TestTrickleIsCommittedTogether(t *testing.T) {
+	s := openTest(t, Options{})
+	s.opts.commitEvery = time.Hour
+	sub := s.Subscribe(16)
+	ctx := context.Background()
+	submit(t, s, item(t, joinRaw("m1", "Ada", t0.UnixMilli()))) // a first commit, just now
+	if n := <-sub.C; len(n.Records) != 1 {
+		t.Fatalf("first commit published %d records", len(n.Records))
+	}
+	for i := range 5 {
+		if err := s.Submit(ctx, item(t, joinRaw("m1", fmt.Sprint("p", i), t0.UnixMilli()+int64(i)))); err != nil {
+			t.Fatal(err)
+		}
+		for len(s.w.in) > 0 { // one at a time: the writer has taken each before the next comes
+			runtime.Gosched()
+		}
+	}
+	if err := s.Flush(ctx); err != nil { // returns at once: the hour is not waited out
+		t.Fatal(err)
+	}
+	if n := <-sub.C; len(n.Records) != 5 {
+		t.Fatalf("the trickle came in a commit of %d records, want all 5 in one", len(n.Records))
+	}
+	select {
+	case n := <-sub.C:
+		t.Fatalf("another commit of %d records", len(n.Records))
+	default:
 	}
 }
 

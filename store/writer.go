@@ -35,6 +35,11 @@ const (
 	releaseEvery = 2 * time.Second
 	// pruneChunk is the most blocks one pruning transaction removes.
 	pruneChunk = 16
+	// commitEvery is the shortest time from one commit to the next while events trickle in:
+	// each commit costs two fsyncs and a page rewrite however few events it holds, and at a
+	// few hundred events a second a commit per event kept a fifth of a core busy. A flush
+	// is not held back, and under load commits take longer than this anyway.
+	commitEvery = 20 * time.Millisecond
 )
 
 // LogEntry is one record of the connection log: a state transition, a gap, an anomalous
@@ -147,6 +152,7 @@ type writer struct {
 	lastAliveSave time.Time
 	lastHousekeep time.Time
 	lastRelease   time.Time
+	lastCommit    time.Time // when the last commit ended (monotonic clock: commitEvery is real time)
 	pruneMore     bool
 
 	healthMu sync.Mutex
@@ -270,7 +276,7 @@ func (w *writer) run() {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		batch := w.pending
+		batch, retrying := w.pending, w.pending != nil
 		w.pending = nil
 		if batch == nil {
 			batch, w.spare = w.spare[:0], nil
@@ -287,6 +293,9 @@ func (w *writer) run() {
 				w.final()
 				return
 			}
+		}
+		if len(batch) > 0 && !retrying {
+			w.gather(&batch)
 		}
 	drain:
 		for len(batch) < maxBatch {
@@ -312,8 +321,41 @@ func (w *writer) run() {
 		}
 		clear(batch) // let the events go
 		w.spare = batch[:0]
+		w.lastCommit = time.Now()
 	}
 }
+
+// gather adds to batch what arrives until commitEvery has passed since the last commit,
+// unless something is waiting for the commit (a flush, a prune), the batch is full or the
+// store is closing.
+func (w *writer) gather(batch *[]input) {
+	every := commitEvery
+	if w.s.opts.commitEvery > 0 {
+		every = w.s.opts.commitEvery
+	}
+	wait := every - time.Since(w.lastCommit)
+	if wait <= 0 || urgent((*batch)[len(*batch)-1]) {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for len(*batch) < maxBatch {
+		select {
+		case in := <-w.in:
+			*batch = append(*batch, in)
+			if urgent(in) {
+				return
+			}
+		case <-t.C:
+			return
+		case <-w.quit:
+			return
+		}
+	}
+}
+
+// urgent: someone waits for this input's commit.
+func urgent(in input) bool { return in.flush != nil || in.prune != nil }
 
 // final commits what is queued when the store closes.
 func (w *writer) final() {
