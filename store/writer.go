@@ -35,10 +35,10 @@ const (
 	releaseEvery = 2 * time.Second
 	// pruneChunk is the most blocks one pruning transaction removes.
 	pruneChunk = 16
-	// commitEvery is the shortest time from one commit to the next while events trickle in:
-	// each commit costs two fsyncs and a page rewrite however few events it holds, and at a
-	// few hundred events a second a commit per event kept a fifth of a core busy. A flush
-	// is not held back, and under load commits take longer than this anyway.
+	// commitEvery is the shortest time from the start of one commit to the next while events
+	// trickle in: each commit costs two fsyncs and a page rewrite however few events it
+	// holds, and at a few hundred events a second a commit per event kept a fifth of a core
+	// busy. A flush is not held back, and under load commits take longer than this anyway.
 	commitEvery = 20 * time.Millisecond
 )
 
@@ -152,7 +152,7 @@ type writer struct {
 	lastAliveSave time.Time
 	lastHousekeep time.Time
 	lastRelease   time.Time
-	lastCommit    time.Time // when the last commit ended (monotonic clock: commitEvery is real time)
+	lastCommit    time.Time // when the last commit began (monotonic clock: commitEvery is real time)
 	pruneMore     bool
 
 	healthMu sync.Mutex
@@ -311,6 +311,9 @@ func (w *writer) run() {
 			w.prune()
 			continue
 		}
+		// From the start: a commit that takes longer than commitEvery (under load) is
+		// followed by the next at once.
+		w.lastCommit = time.Now()
 		if err := w.commit(batch); err != nil {
 			w.failed(batch, err)
 			if !w.waitRetry() {
@@ -321,11 +324,10 @@ func (w *writer) run() {
 		}
 		clear(batch) // let the events go
 		w.spare = batch[:0]
-		w.lastCommit = time.Now()
 	}
 }
 
-// gather adds to batch what arrives until commitEvery has passed since the last commit,
+// gather adds to batch what arrives until commitEvery has passed since the last commit began,
 // unless something is waiting for the commit (a flush, a prune), the batch is full or the
 // store is closing.
 func (w *writer) gather(batch *[]input) {
