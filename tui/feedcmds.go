@@ -99,7 +99,7 @@ func countArrival(a []arrivals, r *store.Record) []arrivals {
 // for people watching a wall screen. Every message costs a snapshot of the live state and a
 // redraw (milliseconds on a busy account), and the store commits hundreds of times a second
 // under load: unpaced, the monitor at 1,000 ev/s spent half a core redrawing, and each SSH
-// viewer at 200 ev/s 6 % of one.
+// viewer at 200 ev/s 7 % of one.
 const feedPace = 100 * time.Millisecond
 
 // waitFeed waits for the next committed batch, and if it comes before notBefore, until
