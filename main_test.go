@@ -141,26 +141,24 @@ func TestTailUnderEveryFaultPrintsEachDeliveredEventOnce(t *testing.T) {
 	pointAt(t, s)
 	c := start(t, dir, "tail", "--json", "--heartbeat", "150ms", "--backoff-scale", "0.01")
 
-	allFaults := func() bool {
-		st := s.Stats()
-		return st.Drops > 1 && st.Evictions > 1 && st.Silences > 1 && st.Malformed > 2 && st.Oversize > 0 && st.Duplicates > 2
-	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("simulator: %+v\nstderr:\n%s", s.Stats(), tailOf(c.stderr.String(), 40))
+		}
+	})
 	// The timed faults only count when they find a live link, and an eviction keeps the
 	// client away for seconds: on a loaded machine the two clocks can miss each other for
 	// the whole run. So the test also silences and evicts whatever link is live until each
 	// has happened twice.
-	deadline := time.Now().Add(30 * time.Second)
-	for !allFaults() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not every fault happened in 30 s: %+v\nstderr:\n%s", s.Stats(), tailOf(c.stderr.String(), 40))
-		}
-		if st := s.Stats(); st.Silences < 2 {
+	eventually(t, 30*time.Second, "every fault to happen", func() bool {
+		st := s.Stats()
+		if st.Silences < 2 {
 			s.Silence()
 		} else if st.Evictions < 2 {
 			s.Evict()
 		}
-		time.Sleep(10 * time.Millisecond) // polling a condition, not timing the test
-	}
+		return st.Drops > 1 && st.Evictions > 1 && st.Silences > 1 && st.Malformed > 2 && st.Oversize > 0 && st.Duplicates > 2
+	})
 	// Quiet the account, then wait until everything delivered is printed.
 	s.SetRate(0.0001)
 	distinct := func() int { mu.Lock(); defer mu.Unlock(); return len(delivered) }
