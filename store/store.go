@@ -80,8 +80,6 @@ type Options struct {
 
 	// commitHook, when set, runs before each commit and can fail it (tests inject disk errors).
 	commitHook func() error
-	// commitEvery, when set, replaces the package's commitEvery (tests).
-	commitEvery time.Duration
 }
 
 // Owner is written beside the database while a process holds it read-write.

@@ -127,8 +127,11 @@ func TestDedupeWithinBatchAcrossCommitsAndRestarts(t *testing.T) {
 // the next one rather than each taking its own (two fsyncs apiece), and a flush does not
 // wait: with the interval set to an hour, what arrives before the flush is one commit.
 func TestTrickleIsCommittedTogether(t *testing.T) {
+	// Set before the store opens and put back after it closes (cleanups run last first).
+	every := commitEvery
+	t.Cleanup(func() { commitEvery = every })
+	commitEvery = time.Hour
 	s := openTest(t, Options{})
-	s.opts.commitEvery = time.Hour
 	sub := s.Subscribe(16)
 	ctx := context.Background()
 	submit(t, s, item(t, joinRaw("m1", "Ada", t0.UnixMilli()))) // a first commit, just now

@@ -35,12 +35,13 @@ const (
 	releaseEvery = 2 * time.Second
 	// pruneChunk is the most blocks one pruning transaction removes.
 	pruneChunk = 16
-	// commitEvery is the shortest time from the start of one commit to the next while events
-	// trickle in: each commit costs two fsyncs and a page rewrite however few events it
-	// holds, and at a few hundred events a second a commit per event kept a fifth of a core
-	// busy. A flush is not held back, and under load commits take longer than this anyway.
-	commitEvery = 20 * time.Millisecond
 )
+
+// commitEvery is the shortest time from the start of one commit to the next while events
+// trickle in: each commit costs two fsyncs and a page rewrite however few events it holds,
+// and at a few hundred events a second a commit per event kept a fifth of a core busy. A
+// flush is not held back, and under load commits take longer than this anyway.
+var commitEvery = 20 * time.Millisecond // a test lengthens it
 
 // LogEntry is one record of the connection log: a state transition, a gap, an anomalous
 // frame, or a note (an SSH login, a storage problem).
@@ -331,11 +332,7 @@ func (w *writer) run() {
 // unless something is waiting for the commit (a flush, a prune), the batch is full or the
 // store is closing.
 func (w *writer) gather(batch *[]input) {
-	every := commitEvery
-	if w.s.opts.commitEvery > 0 {
-		every = w.s.opts.commitEvery
-	}
-	wait := every - time.Since(w.lastCommit)
+	wait := commitEvery - time.Since(w.lastCommit)
 	if wait <= 0 || urgent((*batch)[len(*batch)-1]) {
 		return
 	}
