@@ -185,6 +185,11 @@ func newFixtureOf(t testing.TB, mode Mode, w, h int, items []feed.Item) *fixture
 }
 
 // send delivers a message and runs the commands it returns (see run).
+// waitFeed is the model's feed command over the fixture's subscription, on the fixed clock.
+func (f *fixture) waitFeed(notBefore time.Time) tea.Cmd {
+	return waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, notBefore)
+}
+
 func (f *fixture) send(msg tea.Msg) {
 	_, cmd := f.m.Update(msg)
 	f.run(cmd)

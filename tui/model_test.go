@@ -196,7 +196,7 @@ func lastLines(s string, n int) string {
 // feed stores items and delivers the resulting notices the way the program would.
 func (f *fixture) feed(items ...feed.Item) {
 	submit(f.tb, f.st, items...)
-	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})())
+	f.send(f.waitFeed(time.Time{})())
 }
 
 func TestFilterLiveAndEscClears(t *testing.T) {
@@ -365,7 +365,7 @@ func TestCoalescing(t *testing.T) {
 	for i := range 3 {
 		submit(t, f.st, joinItem(meetings[0], i, fixedNow.Add(time.Duration(i)*time.Second)))
 	}
-	msg := waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})().(feedMsg)
+	msg := f.waitFeed(time.Time{})().(feedMsg)
 	if len(msg.joins) != 3 || msg.reload != nil {
 		t.Errorf("one message carried %d joins (reload %v), want 3", len(msg.joins), msg.reload != nil)
 	}
@@ -380,7 +380,7 @@ func TestFeedIsPaced(t *testing.T) {
 	notBefore := time.Now().Add(time.Second)
 	got := make(chan feedMsg, 1)
 	go func() {
-		got <- waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, notBefore)().(feedMsg)
+		got <- f.waitFeed(notBefore)().(feedMsg)
 	}()
 	for i := 1; i < 3; i++ {
 		submit(t, f.st, joinItem(meetings[0], i, fixedNow.Add(time.Duration(i)*time.Second)))
@@ -405,9 +405,9 @@ func TestMissedNoticesReload(t *testing.T) {
 	}
 	// The first notice was queued; the three after it were dropped and are counted in the
 	// next one delivered.
-	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})())
+	f.send(f.waitFeed(time.Time{})())
 	submit(t, f.st, joinItem(meetings[0], 4, fixedNow.Add(4*time.Second)))
-	msg := waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})().(feedMsg)
+	msg := f.waitFeed(time.Time{})().(feedMsg)
 	if msg.reload == nil {
 		t.Fatal("missed notices did not reload")
 	}
@@ -569,7 +569,7 @@ func TestNotStoringBanner(t *testing.T) {
 func TestClosedSubscription(t *testing.T) {
 	f := newFixture(t, ModeLive, 80, 24)
 	f.sub.Close()
-	f.send(waitFeed(f.st, f.sub, func() time.Time { return fixedNow }, time.Time{})())
+	f.send(f.waitFeed(time.Time{})())
 	if s := ansi.Strip(f.screen()); !strings.Contains(s, "The store was closed: nothing new will show") {
 		t.Errorf("no notice of the closed store:\n%s", s)
 	}
