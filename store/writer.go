@@ -667,6 +667,7 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 		if err := c.putIndexes(w); err != nil {
 			return r, err
 		}
+		encode()
 	} else {
 		done := make(chan liveResult, 1)
 		go func() {
@@ -686,7 +687,6 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 	if r.err != nil {
 		return r, r.err
 	}
-	encode()
 	for i, b := range c.dirty {
 		if err := c.events.Put(seqKey(b.first), c.encoded[i]); err != nil {
 			return r, err
