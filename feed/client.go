@@ -126,6 +126,7 @@ type linkEnd struct {
 	reason  string
 	err     error         // the rejection, for endRejected
 	liveFor time.Duration // 0 if the link never went live
+	quiet   time.Duration // how long nothing had arrived, when the link ended by silence
 }
 
 type endKind int
@@ -168,15 +169,19 @@ func (c *Client) Run(ctx context.Context, out chan<- Item) error {
 			state = StateBackoff
 		}
 		wait := policy.next(end.kind, end.liveFor)
-		c.emit(out, Transition{State: state, Reason: end.reason, Attempt: attempt, NextRetry: c.cfg.Now().Add(wait)})
+		t := Transition{State: state, Reason: end.reason, Attempt: attempt, NextRetry: c.cfg.Now().Add(wait)}
+		if end.liveFor > 0 && end.quiet > 0 {
+			t.SilentSince = c.cfg.Now().Add(-end.quiet)
+		}
+		c.emit(out, t)
 		if end.liveFor > 0 {
 			everLive, attempt = true, 0
 		}
-		t := time.NewTimer(wait)
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
+			timer.Stop()
+		case <-timer.C:
 		}
 	}
 	c.emitStopped(ctx, out)
@@ -507,7 +512,7 @@ func (c *Client) readFailed(l *link, err error, quiet time.Duration, live bool, 
 	case ce != nil:
 		return linkEnd{reason: prefix + "closed by Zoom: " + describeClose(ce)}
 	case errors.As(err, &ne) && ne.Timeout():
-		return linkEnd{reason: fmt.Sprintf("%sno frame for %v (heartbeat %v): link silent", prefix, roundDuration(quiet), c.cfg.Heartbeat)}
+		return linkEnd{reason: fmt.Sprintf("%sno frame for %v (heartbeat %v): link silent", prefix, roundDuration(quiet), c.cfg.Heartbeat), quiet: quiet}
 	case errors.Is(err, websocket.ErrReadLimit):
 		return linkEnd{reason: fmt.Sprintf("%sa frame exceeded the read limit of %d bytes", prefix, c.cfg.ReadLimit)}
 	}

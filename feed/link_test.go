@@ -596,6 +596,11 @@ func TestSilentLinkIsDeclaredDead(t *testing.T) {
 	if took < 19*hb/10 || took > 4*hb { // the window is 1.97 to 2.25 heartbeats
 		t.Errorf("silent link declared dead %v after the last frame; heartbeat %v", took, hb)
 	}
+	// Reception stopped at the last frame, not when the silence was noticed.
+	if tr.SilentSince.Before(last.Add(-hb/2)) || tr.At.Sub(tr.SilentSince) < 19*hb/10 {
+		t.Errorf("silent since %v: %v before the transition; the last frame was sent %v before it",
+			tr.SilentSince.Format("15:04:05.000"), tr.At.Sub(tr.SilentSince), tr.At.Sub(last))
+	}
 	r.state(StateConnecting)
 	r.state(StateLive)
 	t.Logf("heartbeat %v: declared dead %v after the last frame (%s); live again after %v", hb, took, tr.Reason, time.Since(last))

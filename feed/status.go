@@ -25,6 +25,9 @@ type Transition struct {
 	Attempt int `json:"attempt,omitempty"`
 	// NextRetry is when the next attempt is due (backoff, replaced, auth-failed).
 	NextRetry time.Time `json:"next_retry,omitzero"`
+	// SilentSince is when a live link that ended by silence last received anything:
+	// reception stopped then, not when the silence was noticed (At).
+	SilentSince time.Time `json:"silent_since,omitzero"`
 }
 
 // Receiving reports whether events can arrive in this state.

@@ -326,6 +326,25 @@ func TestGapsFromDropsAndRestarts(t *testing.T) {
 	}
 }
 
+// A silent link is noticed only heartbeats after it went quiet: the gap starts at the last
+// frame received, so that it covers the whole time nothing arrived (and meetings are marked
+// uncertain when that was long).
+func TestSilentLinksGapStartsAtItsLastFrame(t *testing.T) {
+	s := openTest(t, Options{})
+	submit(t, s, transition(feed.StateConnecting, t0, ""), transition(feed.StateLive, t0, ""))
+	submit(t, s, item(t, startedRaw("m1", t0.Add(time.Second).UnixMilli())))
+	silent := transition(feed.StateBackoff, t0.Add(50*time.Second), "no frame for 21s (heartbeat 10s): link silent")
+	silent.Transition.SilentSince = t0.Add(29 * time.Second)
+	submit(t, s, silent, transition(feed.StateLive, t0.Add(60*time.Second), ""))
+	gaps, _ := s.Gaps(10)
+	if len(gaps) != 1 || !gaps[0].From.Equal(t0.Add(29*time.Second)) || !gaps[0].To.Equal(t0.Add(60*time.Second)) {
+		t.Fatalf("gaps = %+v, want one from the last frame (t0+29s) to t0+60s", gaps)
+	}
+	if m := s.Live().Meeting("m1=="); m == nil || m.Uncertain == "" {
+		t.Fatalf("a meeting across 31 s without frames is not marked uncertain: %+v", m)
+	}
+}
+
 func TestSlowSubscriberNeverBlocksWriter(t *testing.T) {
 	s := openTest(t, Options{})
 	slow := s.Subscribe(1)

@@ -945,7 +945,11 @@ func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) error {
 		}
 		l.Ever, l.Receiving, l.Since, l.Reason, l.LastAlive = true, true, time.Time{}, "", t.At
 	case l.Receiving:
-		l.Receiving, l.Since, l.LastAlive = false, t.At, t.At
+		stopped := t.At
+		if !t.SilentSince.IsZero() && t.SilentSince.Before(stopped) {
+			stopped = t.SilentSince
+		}
+		l.Receiving, l.Since, l.LastAlive = false, stopped, stopped
 		l.Reason = t.Reason
 		if t.State == feed.StateStopped {
 			l.Reason = "zoomwatch was not running"

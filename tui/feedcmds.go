@@ -258,7 +258,14 @@ func readHealth(d *Deps, now time.Time) tickMsg {
 		t.stats = &s
 	}
 	t.gaps, _ = d.Store.Gaps(8)
-	t.recent, _ = d.Store.RecentLog(12)
+	// The connection pane's recent entries are the feed's: SSH logins (notes) are left to
+	// history, or a few viewers would push the transitions out.
+	recent, _ := d.Store.RecentLog(24)
+	for _, e := range recent {
+		if e.Kind != store.LogNote && len(t.recent) < 12 {
+			t.recent = append(t.recent, e)
+		}
+	}
 	return t
 }
 
