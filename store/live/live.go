@@ -23,8 +23,10 @@ import (
 // Tunables. Event time, not wall time, drives all of them so that replaying the same events
 // gives the same state.
 const (
-	// UncertainAfter is the shortest gap after which active meetings are marked uncertain.
-	UncertainAfter = 30 * time.Second
+	// UncertainAfter is the shortest gap after which active meetings are marked uncertain:
+	// any gap may have swallowed a meeting.ended, and a meeting that missed one would stay
+	// on screen unmarked for MaxSilence. Shorter gaps are reconnects within a second or two.
+	UncertainAfter = 5 * time.Second
 	// TombstoneTTL is how long an ended meeting is remembered, so that late events about it
 	// do not bring it back.
 	TombstoneTTL = 24 * time.Hour
