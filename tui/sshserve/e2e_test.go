@@ -153,7 +153,7 @@ func TestEndToEndRealSSH(t *testing.T) {
 		t.Errorf("export over ssh (%d lines) differs from the local export (%d lines)", strings.Count(remote, "\n"), bytes.Count(want, []byte("\n")))
 	}
 	logText, _ := os.ReadFile(filepath.Join(dir, "zoomwatch.log"))
-	for _, w := range []string{"ssh login alice from 127.0.0.1:", "ssh logout alice from 127.0.0.1:", "(alice@laptop)"} {
+	for _, w := range []string{`msg="ssh: login" user=alice addr=127.0.0.1:`, `msg="ssh: logout" user=alice addr=127.0.0.1:`, "comment=alice@laptop", "ended_by=client"} {
 		if !bytes.Contains(logText, []byte(w)) {
 			t.Errorf("the log has no %q", w)
 		}

@@ -3,9 +3,11 @@
 // SSH session with a terminal gets its own live monitor on the shared store; sessions without
 // one run commands (export, status, help).
 //
-// Sessions only read. The one thing the server writes is the login and logout record it
-// keeps in the connection log. A session that ends gives back everything it held: its store
-// subscription, its Bubble Tea program and its goroutines.
+// Sessions only read. The one thing the server writes is the login and logout record of each
+// monitor and export in the connection log (status and help, which health checks run every
+// minute, go only to the server's log). A session whose key leaves the authorized keys file
+// is ended. A session that ends gives back everything it held: its store subscription, its
+// Bubble Tea program and its goroutines.
 package sshserve
 
 import (
@@ -37,6 +39,10 @@ const (
 
 // handshakeTimeout bounds an unauthenticated connection, which counts towards no limit.
 const handshakeTimeout = 30 * time.Second
+
+// keyCheckEvery is how often an open session's key is checked against the authorized keys
+// file, so that removing a key ends its sessions too, not only its next logins.
+var keyCheckEvery = 2 * time.Second // a test shortens it
 
 // closeGrace is how long a session the server ended may take to finish (a monitor restores
 // the client's terminal) before its channel is closed under it.
@@ -83,7 +89,8 @@ type Server struct {
 // Why a session's context ended early, for the message its client sees.
 var (
 	errIdle     = errors.New("idle")
-	errShutdown = errors.New("zoomwatch is shutting down")
+	errShutdown = errors.New("the server is shutting down")
+	errRevoked  = errors.New("this key was removed from the authorized keys file")
 	errGone     = errors.New("the client closed its input")
 )
 
@@ -263,9 +270,10 @@ func (s *Server) handle(ssh.Handler) ssh.Handler {
 			sess.Exit(1)
 			return
 		}
-		defer s.close(vs)
-		go s.idleWatch(vs)
-		s.note(fmt.Sprintf("ssh login %s: %s", vs.who(), vs.what))
+		exit := exitOK
+		defer func() { s.close(vs, exit) }()
+		go s.guard(vs)
+		s.record(vs, "login", fmt.Sprintf("ssh login %s: %s", vs.who(), vs.what))
 		if vs.monitor {
 			s.watch(vs)
 			if msg := vs.endMessage(); msg != "" {
@@ -273,7 +281,8 @@ func (s *Server) handle(ssh.Handler) ssh.Handler {
 			}
 			return
 		}
-		vs.Exit(s.command(vs))
+		exit = s.command(vs)
+		vs.Exit(exit)
 	}
 }
 
@@ -295,16 +304,20 @@ func (s *Server) open(sess ssh.Session, key ssh.PublicKey, comment string) (*ses
 		cancel:  cancel,
 		ended:   make(chan struct{}),
 		idle:    s.cfg.IdleTimeout,
+		recheck: keyCheckEvery,
 		monitor: pty && len(sess.Command()) == 0,
 		user:    feed.Sanitize(sess.User()),
 		addr:    sess.RemoteAddr().String(),
+		pub:     key,
 		key:     gossh.FingerprintSHA256(key),
 		comment: feed.Sanitize(comment),
 		started: time.Now(),
 	}
-	vs.what = "monitor"
-	if !vs.monitor {
-		vs.what = feed.Sanitize(strings.Join(sess.Command(), " "))
+	switch vs.what = feed.Sanitize(strings.Join(sess.Command(), " ")); {
+	case vs.monitor:
+		vs.what = "monitor"
+	case vs.what == "":
+		vs.what = "no command and no terminal"
 	}
 	vs.touch()
 	s.sessions[vs] = struct{}{}
@@ -314,35 +327,49 @@ func (s *Server) open(sess ssh.Session, key ssh.PublicKey, comment string) (*ses
 
 // close releases what the session held and records the logout before Shutdown can return
 // (the store is closed after it).
-func (s *Server) close(vs *session) {
+func (s *Server) close(vs *session, exit int) {
 	vs.cancel(nil)
 	close(vs.ended)
-	s.note(fmt.Sprintf("ssh logout %s after %s", vs.who(), time.Since(vs.started).Round(time.Second)))
+	after := time.Since(vs.started).Round(time.Second)
+	text := fmt.Sprintf("ssh logout %s after %s", vs.who(), after)
+	attrs := []any{"after", after.String(), "ended_by", vs.endedBy()}
+	if reason := vs.endedBy(); reason != "client" {
+		text += " (" + reason + ")"
+	}
+	if !vs.monitor {
+		attrs = append(attrs, "exit", exit)
+	}
+	s.record(vs, "logout", text, attrs...)
 	s.mu.Lock()
 	delete(s.sessions, vs)
 	s.mu.Unlock()
 	s.wg.Done()
 }
 
-// idleWatch ends the session once it has been idle for the idle timeout, and closes its
-// channel if it does not finish soon after (a client that reads nothing blocks every write
-// on the SSH window). It returns when the session has ended.
-func (s *Server) idleWatch(vs *session) {
-	t := time.NewTimer(vs.idle)
+// guard ends the session once it has been idle for the idle timeout or its key is no longer
+// authorized, and closes its channel if it does not finish soon after (a client that reads
+// nothing blocks every write on the SSH window). It returns when the session has ended.
+func (s *Server) guard(vs *session) {
+	t := time.NewTimer(min(vs.idle, vs.recheck))
 	defer t.Stop()
+	why := errIdle
 	for {
 		select {
 		case <-vs.ended:
 			return
 		case <-t.C:
 		}
+		if _, ok := s.keys.lookup(vs.pub); !ok {
+			why = errRevoked
+			break
+		}
 		left := vs.idle - vs.idleFor()
 		if left <= 0 {
 			break
 		}
-		t.Reset(left)
+		t.Reset(min(left, vs.recheck))
 	}
-	vs.cancel(errIdle)
+	vs.cancel(why)
 	t.Reset(closeGrace)
 	select {
 	case <-vs.ended:
@@ -351,9 +378,13 @@ func (s *Server) idleWatch(vs *session) {
 	}
 }
 
-// note records a line in the connection log (and the log file).
-func (s *Server) note(text string) {
-	s.log.Info(text)
+// record logs a login or logout in the server's log and, for monitors and exports (what
+// reads the account's events), as text in the connection log.
+func (s *Server) record(vs *session, what, text string, attrs ...any) {
+	s.log.Info("ssh: "+what, append([]any{"user", vs.user, "addr", vs.addr, "key", vs.key, "comment", vs.comment, "session", vs.what}, attrs...)...)
+	if !vs.monitor && (len(vs.Command()) == 0 || vs.Command()[0] != "export") {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.cfg.Store.Note(ctx, text); err != nil {
@@ -370,14 +401,16 @@ type session struct {
 	cancel       context.CancelCauseFunc
 	ended        chan struct{} // closed once the handler has returned
 	idle         time.Duration // the idle timeout
+	recheck      time.Duration // keyCheckEvery
 	lastActivity atomic.Int64  // unix nanoseconds
 
 	monitor bool   // the live monitor, as opposed to a command
 	what    string // "monitor" or the command line
 	user    string
 	addr    string
-	key     string // fingerprint
-	comment string // the key's comment in authorized_keys
+	pub     ssh.PublicKey // the key the client proved
+	key     string        // its fingerprint
+	comment string        // the key's comment in authorized_keys
 	started time.Time
 	sub     *store.Subscription // the monitor's, set by watch before the program is built
 }
@@ -423,10 +456,23 @@ func (vs *session) endMessage() string {
 		return fmt.Sprintf("closed after %s without input", vs.idle)
 	case errors.Is(cause, errIdle):
 		return fmt.Sprintf("closed after %s without activity", vs.idle)
-	case errors.Is(cause, errShutdown):
+	case errors.Is(cause, errShutdown), errors.Is(cause, errRevoked):
 		return cause.Error()
 	}
 	return ""
+}
+
+// endedBy says who ended the session, for the logout record.
+func (vs *session) endedBy() string {
+	switch cause := context.Cause(vs.ctx.life); {
+	case errors.Is(cause, errIdle):
+		return "idle timeout"
+	case errors.Is(cause, errShutdown):
+		return "server shutdown"
+	case errors.Is(cause, errRevoked):
+		return "key revoked"
+	}
+	return "client"
 }
 
 // sessionContext is the connection's ssh.Context (user, addresses, permissions) with the

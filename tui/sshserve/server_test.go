@@ -155,6 +155,39 @@ func TestCommandsAndTheirExitStatuses(t *testing.T) {
 	}
 }
 
+func TestRemovingAKeyEndsItsSessions(t *testing.T) {
+	t.Cleanup(func(d time.Duration) func() { return func() { keyCheckEvery = d } }(keyCheckEvery)) // after the rig's
+	keyCheckEvery = 50 * time.Millisecond
+	r := newRig(t, nil)
+	r.authorize(r.alice, r.bob)
+	bob := r.monitor(r.bob, "xterm", 80, 24, nil)
+	alice := r.monitor(r.alice, "xterm", 80, 24, nil)
+	bob.screen.waitFor(t, "Active meetings")
+	alice.screen.waitFor(t, "Active meetings")
+
+	r.authorize(r.alice)
+	bob.ended(t)
+	if !strings.Contains(bob.stderr.text(), "zoomwatch: this key was removed from the authorized keys file") {
+		t.Errorf("bob was not told why: %q", bob.stderr.text())
+	}
+	eventually(t, "bob's session to be released", func() bool { return r.srv.Sessions() == 1 })
+	select {
+	case err := <-alice.done:
+		t.Fatalf("alice's session, whose key stays, ended: %v", err)
+	default:
+	}
+	if err := r.st.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log, err := r.st.RecentLog(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := log[0]; e.Kind != store.LogNote || !strings.HasPrefix(e.Note, "ssh logout alice") || !strings.HasSuffix(e.Note, "(key revoked)") {
+		t.Errorf("newest log entry %+v, want bob's logout, key revoked", e)
+	}
+}
+
 func TestOnlyAuthorizedKeysGetIn(t *testing.T) {
 	r := newRig(t, nil)
 	if _, err := r.session(r.bob); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
@@ -334,8 +367,12 @@ func TestIdleMonitorIsClosed(t *testing.T) {
 
 func TestLoginsAndLogoutsAreInTheConnectionLog(t *testing.T) {
 	r := newRig(t, nil)
+	// Health checks (status, help) stay out of it: one a minute from cron would bury the
+	// log's transitions.
 	r.run("status")
-	eventually(t, "the session to close", func() bool { return r.srv.Sessions() == 0 })
+	r.run("help")
+	r.run("export --type meeting.started")
+	eventually(t, "the sessions to close", func() bool { return r.srv.Sessions() == 0 })
 	if err := r.st.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +396,7 @@ func TestLoginsAndLogoutsAreInTheConnectionLog(t *testing.T) {
 			t.Errorf("note %q, want %q… with key %s (viewer0@laptop)", n, want[i], fp)
 		}
 	}
-	if !strings.HasSuffix(notes[1], ": status") {
+	if !strings.HasSuffix(notes[1], ": export --type meeting.started") {
 		t.Errorf("the login note does not say what the session ran: %q", notes[1])
 	}
 }
@@ -423,7 +460,7 @@ func TestShutdownEndsSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.ended(t)
-	if !strings.Contains(v.stderr.text(), "zoomwatch is shutting down") {
+	if !strings.Contains(v.stderr.text(), "zoomwatch: the server is shutting down") {
 		t.Errorf("the viewer was not told: %q", v.stderr.text())
 	}
 	if r.srv.Sessions() != 0 || r.st.Subscribers() != 0 {
