@@ -428,6 +428,18 @@ func (s *Store) LiveMeeting(key string) *live.Meeting {
 	return s.state.MeetingDetail(key)
 }
 
+// MeetingEnded reports when meeting key ended (its meeting.ended's event_ts), if it did
+// recently enough to be remembered (live.TombstoneTTL).
+func (s *Store) MeetingEnded(key string) (time.Time, bool) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	ts, ok := s.state.Ended[key]
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ts), true
+}
+
 func ownerPath(db string) string { return db + ".owner" }
 
 func writeOwner(db string, o Owner) {

@@ -257,12 +257,25 @@ func (d *dashboard) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		d.sortBy = (d.sortBy + 1) % sortCount
 		m.say("meetings sorted " + sortNames[d.sortBy])
 		d.moveIn(m, paneMeetings, 0)
-	case key.Matches(msg, km.History):
+	case key.Matches(msg, km.History, km.Jump):
 		h := newHistory(store.Filter{}, "")
+		if key.Matches(msg, km.Jump) {
+			h.askJump()
+		}
 		m.push(h)
 		return h.reload(m)
 	case key.Matches(msg, km.Open):
 		return d.open(m)
+	case key.Matches(msg, km.Copy):
+		if d.focus == paneJoins {
+			rows := d.joinList(m)
+			if i := d.joinIndex(rows); i >= 0 {
+				return copyStored(m, rows[i].seq)
+			}
+		}
+		m.say("y copies an event's JSON: select one in Joins & leaves or in history (h)")
+	case key.Matches(msg, km.Export):
+		m.say("e exports what history shows: open history (h), filter it (/), then e")
 	}
 	return nil
 }

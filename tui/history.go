@@ -570,8 +570,9 @@ func (p *historyPage) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		p.prompt, p.inputErr = inputFilter, ""
 		p.line = newLineInput("filter: ", p.filterLine)
 	case key.Matches(msg, km.Jump):
-		p.prompt, p.inputErr = inputJump, ""
-		p.line = newLineInput("jump to (14:03 · 2026-11-22 14:03 · 2h ago): ", "")
+		p.askJump()
+	case key.Matches(msg, km.Sort):
+		m.say("history is in time order (s sorts the dashboard's active meetings)")
 	case key.Matches(msg, km.Back):
 		if p.filterLine != "" {
 			p.filterLine, p.filter = "", store.Filter{}
@@ -589,20 +590,19 @@ func (p *historyPage) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(msg, km.Copy):
 		if r := p.selected(); r != nil && r.seq > 0 {
-			st, seq := m.d.Store, r.seq
-			return func() tea.Msg {
-				rec, ok, err := st.Get(seq)
-				if err != nil || !ok {
-					return flashMsg(fmt.Sprintf("could not read event #%d: %v", seq, err))
-				}
-				line := feed.OneLine(rec.Raw)
-				return clipboardMsg{text: string(line), note: fmt.Sprintf("copied event #%d (%s of JSON) to the clipboard", seq, bytesHuman(int64(len(line))))}
-			}
+			return copyStored(m, r.seq)
 		}
+		m.say("y copies an event's JSON: select an event row")
 	case key.Matches(msg, km.Export):
 		return p.export(m)
 	}
 	return nil
+}
+
+// askJump opens the jump-to-time prompt.
+func (p *historyPage) askJump() {
+	p.prompt, p.inputErr = inputJump, ""
+	p.line = newLineInput("jump to (14:03 · 2026-11-22 14:03 · 2h ago): ", "")
 }
 
 func (p *historyPage) selected() *hrow {

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"image/color"
 	"os"
@@ -634,6 +636,29 @@ func TestMeetingPageFollowsItsMeeting(t *testing.T) {
 	}
 }
 
+// TestEndedMeetingPageStopsTheClock: once its meeting ends, the page says when and how long
+// it lasted, instead of a running time that keeps growing.
+func TestEndedMeetingPageStopsTheClock(t *testing.T) {
+	f := newFixture(t, ModeLive, 160, 45)
+	open := meetings[1] // started 9 minutes ago
+	f.feed(joinItem(open, 9, fixedNow.Add(-time.Minute)))
+	f.run(openMeeting(f.m, "u"+open.id+"=="))
+	endedAt := fixedNow.Add(-30 * time.Second)
+	raw, _ := json.Marshal(map[string]any{"event": "meeting.ended", "event_ts": endedAt.UnixMilli(), "payload": map[string]any{
+		"account_id": "AAAAAABBBB", "object": map[string]any{"id": open.id, "uuid": "u" + open.id + "==", "host_id": "host-" + open.id,
+			"topic": open.topic, "type": 2, "start_time": at(open.start).UTC().Format(time.RFC3339), "end_time": endedAt.UTC().Format(time.RFC3339)}}})
+	ev, err := feed.DecodeEvent(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.feed(feed.Item{Event: ev, Received: endedAt.Add(100 * time.Millisecond)})
+	screen := ansi.Strip(f.screen())
+	want := "ended " + endedAt.Format("15:04:05") + " (lasted at least 8m30s)" // its start_time, but not its meeting.started, was seen
+	if !strings.Contains(screen, want) || !strings.Contains(screen, "no longer active") {
+		t.Errorf("the ended meeting's page lacks %q:\n%s", want, screen)
+	}
+}
+
 // TestEnterOpensTheHighlightedRowAtOnce: the first row is highlighted from the start, even
 // when the meetings arrived after the screen opened on an empty store, and enter opens it
 // without a move first.
@@ -644,5 +669,63 @@ func TestEnterOpensTheHighlightedRowAtOnce(t *testing.T) {
 	f.key("enter")
 	if p, ok := f.m.top().(*meetingPage); !ok || p.key != first.Key {
 		t.Fatalf("enter on the dashboard opened %T, want the first meeting's page", f.m.top())
+	}
+}
+
+// TestKeysSayWhatTheyDoWhereTheyDoNothing: an action key pressed where it has nothing to act
+// on says where it works, rather than doing nothing.
+func TestKeysSayWhatTheyDoWhereTheyDoNothing(t *testing.T) {
+	f := newFixture(t, ModeLive, 120, 40)
+	says := func(want string) {
+		t.Helper()
+		if s := ansi.Strip(f.screen()); !strings.Contains(s, want) {
+			t.Errorf("no %q on the screen:\n%s", want, s)
+		}
+	}
+	f.key("e")
+	says("e exports what history shows")
+	f.key("y") // the meetings pane has no event to copy
+	says("y copies an event's JSON")
+	f.key("tab") // joins & leaves: y copies the highlighted event
+	_, cmd := f.m.Update(keyMsg("y"))
+	if msg, ok := cmd().(clipboardMsg); !ok || !strings.HasPrefix(msg.text, `{"event":"meeting.participant_`) {
+		t.Errorf("y in Joins & leaves gave %#v, want the highlighted join or leave", msg)
+	}
+	f.key("t") // history, asking for the time
+	says("jump to (14:03")
+	f.key("esc", "s")
+	says("history is in time order")
+
+	ssh := newFixture(t, ModeLive, 120, 40)
+	ssh.m.keys.Export.SetEnabled(false) // as for an SSH viewer (AllowExport false)
+	ssh.key("h", "e")
+	if s := ansi.Strip(ssh.screen()); !strings.Contains(s, "export is not available here") {
+		t.Errorf("e over SSH said nothing:\n%s", s)
+	}
+}
+
+// TestConnectionPaneLeavesSSHLoginsToHistory: viewers coming and going must not push the
+// feed's transitions out of the connection pane.
+func TestConnectionPaneLeavesSSHLoginsToHistory(t *testing.T) {
+	f := newFixture(t, ModeLive, 200, 50)
+	before := ansi.Strip(f.screen())
+	if !strings.Contains(before, "recent") {
+		t.Fatalf("no recent entries in the connection pane:\n%s", before)
+	}
+	for i := range 10 {
+		if err := f.st.Note(context.Background(), fmt.Sprintf("ssh login viewer%d from 10.0.0.%d:5000 with key SHA256:x: monitor", i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.st.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.send(readHealth(&f.m.d, fixedNow))
+	after := ansi.Strip(f.screen())
+	if strings.Contains(after, "ssh login") {
+		t.Errorf("SSH logins in the connection pane:\n%s", after)
+	}
+	if before != after {
+		t.Errorf("the screen changed with SSH logins only:\nbefore\n%s\nafter\n%s", before, after)
 	}
 }

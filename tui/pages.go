@@ -82,13 +82,16 @@ type meetingPage struct {
 	// last is the newest copy: with its sessions once fetched, kept on screen after the
 	// meeting ends.
 	last            *live.Meeting
+	ended           time.Time // its meeting.ended's event_ts, once it ended (zero if unknown)
 	fetching, again bool
 }
 
-// meetingMsg is a meeting fetched whole (mt nil: it is no longer active).
+// meetingMsg is a meeting fetched whole (mt nil: it is no longer active; ended is when it
+// ended, when known).
 type meetingMsg struct {
-	key string
-	mt  *live.Meeting
+	key   string
+	mt    *live.Meeting
+	ended time.Time
 }
 
 func openMeeting(m *Model, key string) tea.Cmd {
@@ -104,7 +107,13 @@ func (p *meetingPage) fetch(m *Model) tea.Cmd {
 	}
 	p.fetching = true
 	st, key := m.d.Store, p.key
-	return func() tea.Msg { return meetingMsg{key, st.LiveMeeting(key)} }
+	return func() tea.Msg {
+		msg := meetingMsg{key: key, mt: st.LiveMeeting(key)}
+		if msg.mt == nil {
+			msg.ended, _ = st.MeetingEnded(key)
+		}
+		return msg
+	}
 }
 
 func (p *meetingPage) meeting(m *Model) (*live.Meeting, bool) {
@@ -127,6 +136,7 @@ func (p *meetingPage) update(m *Model, msg tea.Msg) tea.Cmd {
 		if msg.mt != nil {
 			p.last = msg.mt
 		}
+		p.ended = msg.ended
 		if p.again {
 			p.again = false
 			return p.fetch(m)
@@ -175,6 +185,15 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 	started := "started " + stamp(mt.Start, now) + " (" + human(now.Sub(mt.Start)) + ")"
 	if !mt.StartSeen {
 		started = "running since at least " + stamp(mt.Start, now) + " (start not seen)"
+	}
+	switch {
+	case active:
+	case !p.ended.IsZero() && mt.StartSeen:
+		started = "started " + stamp(mt.Start, now) + " · ended " + stamp(p.ended, now) + " (lasted " + human(p.ended.Sub(mt.Start)) + ")"
+	case !p.ended.IsZero():
+		started = "running since at least " + stamp(mt.Start, now) + " · ended " + stamp(p.ended, now) + " (lasted at least " + human(p.ended.Sub(mt.Start)) + ")"
+	default:
+		started = "started " + stamp(mt.Start, now)
 	}
 	lines := []string{
 		" " + st.Bold.Render(topic),
@@ -468,7 +487,7 @@ func (p *eventPage) update(m *Model, msg tea.Msg) tea.Cmd {
 			m.pop()
 		case key.Matches(msg, m.keys.Copy):
 			if p.rec != nil {
-				return copyEvent(m, p.rec)
+				return copyEvent(p.rec)
 			}
 		}
 	default:
@@ -479,10 +498,25 @@ func (p *eventPage) update(m *Model, msg tea.Msg) tea.Cmd {
 
 // copyEvent puts the event, exactly as delivered, on the clipboard with OSC 52: the
 // terminal (local or at the far end of SSH) does the copying.
-func copyEvent(m *Model, rec *store.Record) tea.Cmd {
+func copyEvent(rec *store.Record) tea.Cmd {
+	return func() tea.Msg { return clipboardEvent(rec) }
+}
+
+// copyStored is copyEvent for stored event seq, read off the UI goroutine.
+func copyStored(m *Model, seq uint64) tea.Cmd {
+	st := m.d.Store
+	return func() tea.Msg {
+		rec, ok, err := st.Get(seq)
+		if err != nil || !ok {
+			return flashMsg(fmt.Sprintf("could not read event #%d: %v", seq, err))
+		}
+		return clipboardEvent(&rec)
+	}
+}
+
+func clipboardEvent(rec *store.Record) clipboardMsg {
 	line := feed.OneLine(rec.Raw)
-	m.say(fmt.Sprintf("copied event #%d (%s of JSON) to the clipboard", rec.Seq, bytesHuman(int64(len(line)))))
-	return tea.SetClipboard(string(line))
+	return clipboardMsg{text: string(line), note: fmt.Sprintf("copied event #%d (%s of JSON) to the clipboard", rec.Seq, bytesHuman(int64(len(line))))}
 }
 
 func (p *eventPage) view(m *Model, w, h int) string {

@@ -8,6 +8,7 @@ package tui
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -269,6 +270,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return tea.Quit
 		case key.Matches(msg, km.Help):
 			m.showHelp = true
+			return nil
+		case !km.Export.Enabled() && slices.Contains(km.Export.Keys(), msg.String()):
+			m.say("export is not available here: over SSH, run `ssh … export` (see `ssh … help`)")
 			return nil
 		}
 	}
