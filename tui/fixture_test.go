@@ -171,6 +171,7 @@ func newFixtureOf(t testing.TB, mode Mode, w, h int, items []feed.Item) *fixture
 		t.Fatal(err)
 	}
 	f.m = mdl.(*Model)
+	f.m.resizeSettle = 0 // TestResizeRepaintsOnceSettled covers it
 	// Tests deliver the subscription's notices themselves (feed), so that no command ever
 	// waits on it.
 	f.m.d.Sub = nil

@@ -717,7 +717,10 @@ func (p *historyPage) view(m *Model, w, h int) string {
 	widths := colWidths(histCols, inner)
 	lines := []string{st.Dim.Render(row(histCols, widths, cell{text: "Date"}, cell{text: "Time"}, cell{text: "Type"},
 		cell{text: "Meeting"}, cell{text: "Who"}, cell{text: "Detail"}))}
-	off := max(min(p.offset, len(p.rows)-rows), 0)
+	// The cursor stays in view whatever the window did since the last move.
+	sc := scroller{cursor: p.cursor, offset: p.offset}
+	sc.clamp(len(p.rows), rows)
+	off := sc.offset
 	prevDay := ""
 	for i := off; i < len(p.rows) && i < off+rows; i++ {
 		r := &p.rows[i]

@@ -21,6 +21,7 @@ type KeyMap struct {
 	Follow, History, Jump, Export key.Binding
 	Copy, Sort                    key.Binding
 	ForceQuit                     key.Binding // ctrl+c: not remappable
+	Repaint                       key.Binding // ctrl+l: not remappable
 }
 
 // keyActions are the names of the remappable actions in the config file.
@@ -55,6 +56,7 @@ func DefaultKeyMap() KeyMap {
 		Copy:      b([]string{"y"}, "y", "copy JSON"),
 		Sort:      b([]string{"s"}, "s", "sort"),
 		ForceQuit: b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+		Repaint:   b([]string{"ctrl+l"}, "ctrl+l", "repaint"),
 	}
 	return km
 }
@@ -111,6 +113,9 @@ func ValidateKeys(remaps map[string][]string) error {
 			}
 			if k == "ctrl+c" && action != "quit" {
 				return fmt.Errorf("keys: %s: ctrl+c always quits and cannot be bound to anything else", a)
+			}
+			if k == "ctrl+l" {
+				return fmt.Errorf("keys: %s: ctrl+l always repaints the screen and cannot be bound", a)
 			}
 		}
 	}
@@ -183,7 +188,7 @@ func helpKeys(keys []string) string {
 // when shown).
 func (km *KeyMap) helpGroups() []helpGroup {
 	return []helpGroup{
-		{"Global", []key.Binding{km.Help, km.Quit, km.ForceQuit, km.Back, km.Filter, km.History}},
+		{"Global", []key.Binding{km.Help, km.Quit, km.ForceQuit, km.Back, km.Filter, km.History, km.Repaint}},
 		{"Move", []key.Binding{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom, km.NextPane, km.PrevPane}},
 		{"Act", []key.Binding{km.Open, km.Follow, km.Sort, km.Jump, km.Copy, km.Export}},
 	}

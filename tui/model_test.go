@@ -442,6 +442,43 @@ func TestResize(t *testing.T) {
 	}
 }
 
+// TestResizeRepaintsOnceSettled: after a burst of resizes the whole screen is repainted once
+// the size holds, and ctrl+l repaints on demand.
+func TestResizeRepaintsOnceSettled(t *testing.T) {
+	f := newFixture(t, ModeLive, 80, 24)
+	f.m.resizeSettle = time.Millisecond
+	_, first := f.m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	_, last := f.m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	if _, cmd := f.m.Update(first()); cmd != nil {
+		t.Error("a resize followed by another repainted the screen")
+	}
+	_, cmd := f.m.Update(last())
+	if cmd == nil || fmt.Sprintf("%T", cmd()) != "tea.clearScreenMsg" {
+		t.Error("the last resize of a burst did not repaint the screen")
+	}
+	_, cmd = f.m.Update(tea.KeyPressMsg{Code: 'l', Mod: tea.ModCtrl})
+	if cmd == nil || fmt.Sprintf("%T", cmd()) != "tea.clearScreenMsg" {
+		t.Error("ctrl+l did not repaint the screen")
+	}
+}
+
+// TestHistoryKeepsItsCursorInViewWhenTheWindowShrinks: at the newest row, a smaller window
+// still shows the newest row, highlighted.
+func TestHistoryKeepsItsCursorInViewWhenTheWindowShrinks(t *testing.T) {
+	f := newFixture(t, ModeHistory, 120, 40)
+	h := f.m.pages[0].(*historyPage)
+	newest := h.rows[len(h.rows)-1].at.In(fixedNow.Location()).Format("15:04:05") + " m" // its row (then its type), not the footer's time
+	if h.cursor != len(h.rows)-1 || !strings.Contains(ansi.Strip(f.screen()), newest) {
+		t.Fatalf("history does not open at its newest row (%s):\n%s", newest, ansi.Strip(f.screen()))
+	}
+	for _, sz := range [][2]int{{40, 12}, {100, 14}, {80, 16}} {
+		f.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		if s := ansi.Strip(f.screen()); !strings.Contains(s, newest) {
+			t.Errorf("at %dx%d the newest row (%s) is out of view:\n%s", sz[0], sz[1], newest, s)
+		}
+	}
+}
+
 // TestNoColor: NO_COLOR (any value) and an ASCII terminal give frames without colour.
 func TestNoColor(t *testing.T) {
 	hasColor := func(s string) bool {

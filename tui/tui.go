@@ -82,6 +82,10 @@ type Model struct {
 	help          help.Model
 	showHelp      bool
 	width, height int
+	// resizes counts window changes; resizeSettle is how long after the last one the screen
+	// is repainted whole (0: never).
+	resizes      int
+	resizeSettle time.Duration
 
 	pages []page
 	dash  *dashboard // nil in ModeHistory
@@ -126,7 +130,7 @@ func New(d Deps) (tea.Model, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	m := &Model{d: d, now: d.Now, keys: km, dark: true, help: help.New()}
+	m := &Model{d: d, now: d.Now, keys: km, dark: true, help: help.New(), resizeSettle: defaultResizeSettle}
 	m.data.clock = d.Now()
 	m.restyle()
 	if d.Mode == ModeHistory {
@@ -178,6 +182,24 @@ func (m *Model) pop() {
 
 func (m *Model) typing() bool { return m.top().typing() }
 
+// resizeSettledMsg says that resize number n was the last for resizeSettle.
+type resizeSettledMsg int
+
+// defaultResizeSettle: a terminal resized several times in quick succession (a tiling window
+// manager, tmux) could leave fragments of the frames drawn at the sizes in between, which
+// only another resize cleared.
+const defaultResizeSettle = 300 * time.Millisecond
+
+// settleResize repaints the whole screen once the window has kept its size for a moment.
+func (m *Model) settleResize() tea.Cmd {
+	m.resizes++
+	if m.resizeSettle <= 0 {
+		return nil
+	}
+	n := m.resizes
+	return tea.Tick(m.resizeSettle, func(time.Time) tea.Msg { return resizeSettledMsg(n) })
+}
+
 // say shows a short message in the footer for a few seconds.
 func (m *Model) say(s string) {
 	m.flash, m.flashUntil = s, m.data.clock.Add(5*time.Second)
@@ -190,6 +212,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.SetWidth(msg.Width)
+		m.frameValid = false
+		return m, m.settleResize()
+	case resizeSettledMsg:
+		if int(msg) == m.resizes {
+			return m, tea.ClearScreen
+		}
+		return m, nil
 	case tea.BackgroundColorMsg:
 		m.dark = msg.IsDark()
 		m.restyle()
@@ -254,6 +283,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	km := &m.keys
 	if key.Matches(msg, km.ForceQuit) {
 		return tea.Quit
+	}
+	if key.Matches(msg, km.Repaint) {
+		return tea.ClearScreen
 	}
 	if m.showHelp {
 		switch {
