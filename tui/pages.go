@@ -322,8 +322,8 @@ func (p *recordingPage) view(m *Model, w, h int) string {
 	if !rc.Completed.IsZero() {
 		when = append(when, "completed "+stamp(rc.Completed, now))
 	}
-	if rc.Duration > 0 {
-		when = append(when, "length "+human(time.Duration(rc.Duration)*time.Minute))
+	if l := recLength(rc, now); l != "" {
+		when = append(when, "recorded "+l)
 	}
 	if len(when) > 0 {
 		lines = append(lines, " "+strings.Join(when, " · "))

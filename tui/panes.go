@@ -220,23 +220,47 @@ func recState(rc *live.Recording, now time.Time) (glyph, state string) {
 	case live.RecProcessing:
 		return "…", "processing"
 	}
-	size := rc.TotalSize
-	if size == 0 {
-		for _, f := range rc.Files {
-			size += f.Size
-		}
-	}
-	return "✓", bytesHuman(size)
+	return "✓", bytesHuman(recSize(rc))
 }
 
+// recSize is the sum of the recording's files (its files table adds up to it), else Zoom's
+// total_size: that is the files of recording.completed, without a transcript that comes later.
+func recSize(rc *live.Recording) int64 {
+	var size int64
+	for _, f := range rc.Files {
+		size += f.Size
+	}
+	if size == 0 {
+		size = rc.TotalSize
+	}
+	return size
+}
+
+// recLength is how long was recorded: the span of its files, else from start to stop (to
+// now while recording); "" when unknown. Not the payload's duration, which is the meeting's
+// (scheduled) length.
 func recLength(rc *live.Recording, now time.Time) string {
-	if rc.Duration > 0 {
-		return human(time.Duration(rc.Duration) * time.Minute)
+	var from, to time.Time
+	for _, f := range rc.Files {
+		if !f.Start.IsZero() && (from.IsZero() || f.Start.Before(from)) {
+			from = f.Start
+		}
+		if f.End.After(to) {
+			to = f.End
+		}
 	}
-	if rc.Status == live.RecInProgress && !rc.Started.IsZero() {
-		return human(now.Sub(rc.Started))
+	switch {
+	case !from.IsZero() && to.After(from):
+	case rc.Started.IsZero():
+		return ""
+	case rc.Status == live.RecInProgress:
+		from, to = rc.Started, now
+	case rc.Stopped.After(rc.Started):
+		from, to = rc.Started, rc.Stopped
+	default:
+		return ""
 	}
-	return ""
+	return human(to.Sub(from))
 }
 
 // fileTypes lists the distinct file types: "MP4 M4A TRANSCRIPT".
