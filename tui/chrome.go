@@ -128,11 +128,16 @@ func joinSegments(segs []segment, sep string, w int) string {
 // header is the top line: who, what state, how fresh; the clock on the right.
 func (m *Model) header(w int) string {
 	st, now, s := &m.styles, m.data.clock, m.data.stats
+	// In a narrow window the connection's state matters more than the name.
 	name := st.Header.Render("zoomwatch")
-	switch m.d.Mode {
-	case ModeDemo:
+	switch {
+	case m.d.Mode == ModeDemo && w >= 70:
 		name += " " + st.Demo.Render(" DEMO ") + st.HeaderDim.Render(" simulator")
-	case ModeHistory:
+	case m.d.Mode == ModeDemo && w >= 45:
+		name += " " + st.Demo.Render(" DEMO ")
+	case m.d.Mode == ModeDemo:
+		name = st.Demo.Render(" DEMO ")
+	case m.d.Mode == ModeHistory && w >= 45:
 		name += st.HeaderDim.Render(" history")
 	}
 	c := m.conn()

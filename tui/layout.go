@@ -192,7 +192,7 @@ func (s *scroller) move(delta, n, h int) {
 
 // position describes the visible range for a pane's bottom edge: "12–31 of 340".
 func position(offset, visible, n int) string {
-	if n == 0 || visible >= n && offset == 0 {
+	if n == 0 || visible <= 0 || visible >= n && offset == 0 {
 		return ""
 	}
 	return numfmt.Thousands(offset+1) + "–" + numfmt.Thousands(min(offset+visible, n)) + " of " + numfmt.Thousands(n)

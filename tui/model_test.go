@@ -638,6 +638,16 @@ func TestSmallTerminalShowsOnePane(t *testing.T) {
 	if !strings.Contains(s, "╭─ Joins & leaves") || strings.Contains(s, "╭─ Active meetings") {
 		t.Errorf("tab did not switch the pane:\n%s", s)
 	}
+	// Below the smallest useful size: the state and what size is needed, not fragments.
+	f.send(tea.WindowSizeMsg{Width: 20, Height: 5})
+	if s = ansi.Strip(f.screen()); !strings.Contains(s, "● LIVE") || !strings.Contains(s, "needs 30×8") {
+		t.Errorf("at 20×5:\n%s", s)
+	}
+	// The header keeps the state when the window is narrow.
+	d := newFixture(t, ModeDemo, 40, 12)
+	if s = ansi.Strip(d.screen()); !strings.Contains(strings.Split(s, "\n")[0], "● LIVE") {
+		t.Errorf("the demo's header at 40 columns lost the state:\n%s", s)
+	}
 }
 
 // TestBoxFits: a box is exactly its size whatever its title, info and foot.

@@ -16,7 +16,7 @@ var meetingCols = []column{
 	{min: 7, max: 24, weight: 2, drop: 2},    // host
 	{min: 11, max: 13, drop: 5},              // meeting number
 	{min: 8, max: 8, drop: 4},                // started
-	{min: 5, max: 7, weight: 1, right: true}, // running
+	{min: 6, max: 7, weight: 1, right: true}, // running: "≥2m59s" whole
 	{min: 6, max: 7, weight: 1, right: true}, // now/peak
 }
 

@@ -8,6 +8,7 @@ package tui
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -405,6 +406,15 @@ func (m *Model) render() string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
+	if w < minWidth || h < minHeight {
+		// Fragments of panes say nothing; the connection's state and a hint do.
+		c := m.conn()
+		lines := []string{c.style.Render("● " + c.word), fmt.Sprintf("window %d×%d:", w, h), fmt.Sprintf("needs %d×%d", minWidth, minHeight)}
+		for i := range lines {
+			lines[i] = fit(" "+lines[i], w)
+		}
+		return padLines(strings.Join(lines[:min(len(lines), h)], "\n"), w, h)
+	}
 	head := []string{m.header(w)}
 	head = append(head, m.banners(w)...)
 	foot := m.footer(w)
@@ -421,6 +431,9 @@ func (m *Model) render() string {
 	}
 	return strings.Join(head, "\n") + "\n" + padLines(body, w, bodyH) + "\n" + foot
 }
+
+// The smallest window the monitor draws its panes in.
+const minWidth, minHeight = 30, 8
 
 // bodyHeight is the height pages get at the current size and state.
 func (m *Model) bodyHeight() int {
