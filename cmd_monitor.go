@@ -64,8 +64,12 @@ func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z confi
 
 	sub := st.Subscribe(256)
 	defer sub.Close()
-	m, err := tui.New(tui.Deps{Store: st, Sub: sub, Status: col.client.Stats, Account: account, Mode: mode,
-		Keys: a.cfg.Keys, AllowExport: true})
+	deps := tui.Deps{Store: st, Sub: sub, Status: col.client.Stats, Account: account, Mode: mode,
+		Keys: a.cfg.Keys, AllowExport: true}
+	if srv != nil {
+		deps.Serving = func() (string, int) { return srv.srv.Addr(), srv.srv.Viewers() }
+	}
+	m, err := tui.New(deps)
 	if err != nil {
 		return usageErr(fmt.Errorf("keys in %s: %w", a.cfg.File, err))
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -168,6 +169,12 @@ func (m *Model) header(w int) string {
 	right := clock(now, now)
 	if m.d.Viewer != "" && w >= 100 {
 		right = st.Viewer.Render(clean(m.d.Viewer)) + "  " + right
+	} else if m.d.Serving != nil && w >= 100 {
+		addr, n := m.d.Serving()
+		if _, port, err := net.SplitHostPort(addr); err == nil {
+			addr = ":" + port
+		}
+		right = st.Viewer.Render("ssh "+addr+" · "+plural(n, "viewer")) + "  " + right
 	}
 	left := joinSegments(segs, st.HeaderDim.Render(" · "), w-width(right)-3)
 	pad := w - 1 - width(left) - width(right) - 1

@@ -73,6 +73,33 @@ func TestQuitKeys(t *testing.T) {
 	}
 }
 
+// TestQuitAsksWhileSSHViewersWatch: the lead's q would end every viewer's session too, so
+// with viewers it asks for a second q; the header says who is watching.
+func TestQuitAsksWhileSSHViewersWatch(t *testing.T) {
+	f := newFixture(t, ModeLive, 120, 30)
+	viewers := 2
+	f.m.d.Serving = func() (string, int) { return "127.0.0.1:2299", viewers }
+	f.send(readHealth(&f.m.d, fixedNow))
+	if s := ansi.Strip(f.screen()); !strings.Contains(strings.Split(s, "\n")[0], "ssh :2299 · 2 viewers") {
+		t.Errorf("the header does not say it serves 2 viewers:\n%s", s)
+	}
+	if quits(press(f.m, "q")) {
+		t.Fatal("q quit at once with 2 SSH viewers watching")
+	}
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "2 viewers watching over SSH: q again quits") {
+		t.Errorf("q did not say why it waits:\n%s", s)
+	}
+	if !quits(press(f.m, "q")) {
+		t.Error("a second q did not quit")
+	}
+	viewers = 0
+	g := newFixture(t, ModeLive, 120, 30)
+	g.m.d.Serving = f.m.d.Serving
+	if !quits(press(g.m, "q")) {
+		t.Error("q did not quit at once with no viewers")
+	}
+}
+
 func TestRemappedKeys(t *testing.T) {
 	st := openStore(t)
 	m, err := New(Deps{Store: st, Mode: ModeHistory, Keys: map[string][]string{"quit": {"x"}, "help": {"f1"}}, Now: func() time.Time { return fixedNow }})

@@ -55,6 +55,9 @@ type Deps struct {
 	ExportDir string
 	// AllowExport enables the export key (the lead may turn it off for SSH viewers).
 	AllowExport bool
+	// Serving reports the SSH address this process serves the monitor on and how many
+	// viewers watch it now; nil when it serves none (and for the viewers themselves).
+	Serving func() (addr string, viewers int)
 }
 
 // page is one full-body screen: the dashboard, a meeting, the history, an event… The root
@@ -94,6 +97,8 @@ type Model struct {
 
 	flash      string
 	flashUntil time.Time
+	// quitArmed: q was pressed while SSH viewers watched; another q before then quits.
+	quitArmed time.Time
 
 	frame      string // the last rendered frame; reused until something changes
 	frameValid bool
@@ -182,6 +187,21 @@ func (m *Model) pop() {
 }
 
 func (m *Model) typing() bool { return m.top().typing() }
+
+// quit ends the program, but asks first while SSH viewers are watching: quitting ends their
+// sessions too (ctrl+c does not ask).
+func (m *Model) quit() tea.Cmd {
+	if m.d.Serving == nil || m.data.clock.Before(m.quitArmed) {
+		return tea.Quit
+	}
+	_, n := m.d.Serving()
+	if n == 0 {
+		return tea.Quit
+	}
+	m.quitArmed = m.data.clock.Add(5 * time.Second)
+	m.say(fmt.Sprintf("%s watching over SSH: %s again quits and disconnects them", plural(n, "viewer"), m.keys.Quit.Help().Key))
+	return nil
+}
 
 // resizeSettledMsg says that resize number n was the last for resizeSettle.
 type resizeSettledMsg int
@@ -291,7 +311,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if m.showHelp {
 		switch {
 		case key.Matches(msg, km.Quit):
-			return tea.Quit
+			return m.quit()
 		case key.Matches(msg, km.Help, km.Back):
 			m.showHelp = false
 		}
@@ -300,7 +320,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if !m.typing() {
 		switch {
 		case key.Matches(msg, km.Quit):
-			return tea.Quit
+			return m.quit()
 		case key.Matches(msg, km.Help):
 			m.showHelp = true
 			return nil

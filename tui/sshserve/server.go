@@ -226,6 +226,12 @@ func (s *Server) Addr() string {
 // Fingerprint is the host key's SHA256 fingerprint, as ssh shows it on first connection.
 func (s *Server) Fingerprint() string { return s.fingerprint }
 
+// Viewers is the number of monitors being watched over SSH now.
+func (s *Server) Viewers() int {
+	v, _ := s.counts()
+	return v
+}
+
 // counts returns the open monitor sessions and all open sessions.
 func (s *Server) counts() (viewers, sessions int) {
 	s.mu.Lock()
