@@ -125,7 +125,7 @@ database (demo.db beside the real one) so simulated events never mix with real h
 			defer s.Close()
 			o := s.Options()
 			z := config.Zoom{AccountID: o.AccountID, ClientID: o.ClientID, ClientSecret: o.ClientSecret, OAuthURL: s.OAuthURL()}
-			return a.monitor(cmd.Context(), "demo.db", tui.ModeDemo, z, s.WSURL(), o.AccountID+" (simulated)")
+			return a.monitor(cmd.Context(), demoDB, tui.ModeDemo, z, s.WSURL(), o.AccountID+" (simulated)")
 		},
 	}
 	cmd.Flags().Float64Var(&rate, "rate", 3, "simulated events per second")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -236,8 +237,19 @@ func (a *app) openStore(name string, readOnly bool, owner store.Owner) (*store.S
 	if errors.As(err, &fe) {
 		return nil, usageErr(err)
 	}
+	if err != nil && readOnly && errors.Is(err, fs.ErrNotExist) && a.cfg.DB == "" && name != demoDB {
+		// Someone who only tried the demo looks for its events here.
+		if demo, derr := a.dbPath(demoDB); derr == nil {
+			if _, serr := os.Stat(demo); serr == nil {
+				err = fmt.Errorf("%w; the demo keeps its events apart: --db %s", err, demo)
+			}
+		}
+	}
 	return st, err
 }
+
+// demoDB is the demo's database, beside the real one.
+const demoDB = "demo.db"
 
 // collector is the one Zoom connection of this process, feeding the store.
 type collector struct {

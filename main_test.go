@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -245,5 +246,31 @@ func TestMissingSettingsExitTwoNamingThem(t *testing.T) {
 	}
 	if code, _, _ := runOnce(t, dir, "frobnicate"); code != 2 {
 		t.Fatalf("unknown command: exit %d", code)
+	}
+}
+
+// TestHistoryWithoutADatabasePointsAtTheDemos: someone who only ran the demo is told where
+// its events are.
+func TestHistoryWithoutADatabasePointsAtTheDemos(t *testing.T) {
+	dir := isolate(t)
+	export := func() (int, string) { // on the default database, as a user types it
+		var out, errOut syncBuffer
+		code := run(context.Background(), []string{"export", "--log", filepath.Join(dir, "zoomwatch.log")}, &out, &errOut)
+		return code, errOut.String()
+	}
+	if code, errOut := export(); code == 0 || !strings.Contains(errOut, "no database at") || strings.Contains(errOut, "demo") {
+		t.Fatalf("export with no database: exit %d, %q", code, errOut)
+	}
+	demo := filepath.Join(dir, "state", "zoomwatch", "demo.db")
+	empty := filepath.Join(dir, "empty.jsonl")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	if code := run(context.Background(), []string{"import", empty, "--db", demo, "--log", filepath.Join(dir, "zoomwatch.log")}, &out, &errOut); code != 0 {
+		t.Fatalf("creating a demo database: exit %d, %q", code, errOut.String())
+	}
+	if code, errOut := export(); code == 0 || !strings.Contains(errOut, "the demo keeps its events apart: --db "+demo) {
+		t.Errorf("export with only the demo's database: exit %d, %q", code, errOut)
 	}
 }

@@ -141,7 +141,7 @@ func (e *LockedError) Error() string {
 		fmt.Fprintf(&b, " Its monitor and history are served over SSH: ssh -p %s %s (or `ssh -p %s %s export` for the events).",
 			sshPort(o.SSH), sshHost(o.SSH), sshPort(o.SSH), sshHost(o.SSH))
 	} else if e.Owner != nil {
-		b.WriteString(" Stop it first, or run the collector as `zoomwatch serve --ssh ADDR` (or `zoomwatch --ssh ADDR`) so that others can watch and export over SSH.")
+		b.WriteString(" Its own screen has the history (h). To browse from here, stop it first, or run the collector as `zoomwatch serve --ssh ADDR` (or `zoomwatch --ssh ADDR`) so that others can watch and export over SSH.")
 	}
 	return b.String()
 }
