@@ -67,9 +67,13 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 		if period <= 0 {
 			period = 30 * time.Second
 		}
-		add(8, "heartbeat", joinSegments([]segment{{"every " + human(period), 2}, {numfmt.Thousands(s.HeartbeatsSent) + " sent", 1},
+		hbLabel := "heartbeat"
+		if narrow {
+			hbLabel = "hb"
+		}
+		add(8, hbLabel, joinSegments([]segment{{"every " + human(period), 2}, {numfmt.Thousands(s.HeartbeatsSent) + " sent", 1},
 			{numfmt.Thousands(s.HeartbeatsAcked) + " answered", 0}}, " · ", text))
-		add(9, "frames", joinSegments([]segment{{numfmt.Thousands(s.Frames) + " frames", 1}, {numfmt.Thousands(s.Events) + " events this session", 0},
+		add(9, "frames", joinSegments([]segment{{numfmt.Thousands(s.Frames), 1}, {numfmt.Thousands(s.Events) + " events since start", 0},
 			{"last frame " + ago(now, s.LastFrame), 2}}, " · ", text))
 	}
 	spark := max(text-8, 4)

@@ -683,11 +683,13 @@ func (p *historyPage) input(m *Model, w int) string {
 	if p.prompt == inputNone {
 		return ""
 	}
-	s := " " + p.line.view(w-1, m.styles.Cursor)
-	if p.inputErr != "" {
-		s = " " + m.styles.Err.Render(p.inputErr) + " " + p.line.view(w-width(p.inputErr)-3, m.styles.Cursor)
+	if p.inputErr == "" {
+		return " " + p.line.view(w-1, m.styles.Cursor)
 	}
-	return s
+	// What was typed keeps at least half the line; the error gets the rest.
+	lw := max(w/2, w-width(p.inputErr)-4)
+	line := p.line.view(lw, m.styles.Cursor)
+	return " " + line + "  " + m.styles.Err.Render(trunc(p.inputErr, max(w-width(line)-3, 0)))
 }
 
 func (p *historyPage) shortHelp(m *Model) []key.Binding {

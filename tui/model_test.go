@@ -286,11 +286,15 @@ func TestHistoryFilterJumpAndEnds(t *testing.T) {
 		t.Errorf("esc left filter %q", h.filterLine)
 	}
 
+	f.send(tea.WindowSizeMsg{Width: 80, Height: 24}) // where the error and the input share a tight line
 	f.key("/")
 	f.typeText("since:nonsense")
 	f.key("enter")
 	if !f.m.typing() || !strings.Contains(ansi.Strip(f.screen()), "since: \"nonsense\" is not a time") {
 		t.Errorf("a bad filter was not reported:\n%s", ansi.Strip(f.screen()))
+	}
+	if !strings.Contains(ansi.Strip(f.screen()), "filter: since:nonsense") {
+		t.Errorf("the error hid what was typed:\n%s", ansi.Strip(f.screen()))
 	}
 	f.key("esc")
 
