@@ -45,6 +45,10 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	defer sub.Close()
 	p := &printer{st: st, out: bufio.NewWriter(a.stdout), errw: a.stderr, json: asJSON, last: st.LastSeq()}
 	col := a.startCollector(ctx, st, z, wsURL)
+	// Nothing is printed before it is stored: a disk that refuses writes must be said, or
+	// it would look like a quiet account.
+	health := time.NewTicker(time.Second)
+	defer health.Stop()
 	var runErr error
 	for running := true; running; {
 		select {
@@ -52,13 +56,16 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 			if err := p.notice(n); err != nil {
 				return err
 			}
+		case <-health.C:
+			p.health(st.Health())
 		case runErr = <-col.done:
 			running = false
 		}
 	}
-	// Everything the feed handed over is submitted; print what is committed, then stop.
-	if err := st.Flush(context.Background()); err != nil {
-		return err
+	// Everything the feed handed over is submitted; print what is committed, then stop
+	// (but not wait for ever on a disk that refuses writes).
+	if err := st.FlushOrGiveUp(context.Background()); err != nil {
+		return fmt.Errorf("stopping with events not stored: %w", err)
 	}
 	for drained := false; !drained; {
 		select {
@@ -83,6 +90,22 @@ type printer struct {
 	errw io.Writer
 	json bool
 	last uint64 // newest event sequence printed
+	// refused is the write error last reported on stderr ("" while storing).
+	refused string
+}
+
+// health reports on stderr when the database starts and stops refusing writes.
+func (p *printer) health(h store.Health) {
+	switch {
+	case !h.Storing && h.Err != p.refused:
+		p.refused = h.Err
+		p.out.Flush()
+		fmt.Fprintf(p.errw, "zoomwatch: NOT STORING since %s: %s; %d events wait in memory (retrying; nothing is printed until it is stored)\n",
+			h.Since.Local().Format("15:04:05"), h.Err, h.Backlog)
+	case h.Storing && p.refused != "":
+		p.refused = ""
+		fmt.Fprintln(p.errw, "zoomwatch: storing again")
+	}
 }
 
 func (p *printer) notice(n store.Notice) error {

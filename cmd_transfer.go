@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/charmbracelet/x/term"
 	"io"
 	"os"
 	"syscall"
@@ -104,16 +105,24 @@ func (a *app) importFile(ctx context.Context, st *store.Store, name string) (sto
 		r = f
 	}
 	start := time.Now()
-	progress := func(p store.ImportProgress) {
-		if size > 0 {
-			fmt.Fprintf(a.stderr, "\r%s: %d lines, %.0f%%", name, p.Lines, 100*float64(p.Bytes)/float64(size))
-		} else {
-			fmt.Fprintf(a.stderr, "\r%s: %d lines", name, p.Lines)
+	var progress func(store.ImportProgress)
+	// A progress line rewritten in place with \r is for a person watching, not a log.
+	if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(f.Fd()) {
+		progress = func(p store.ImportProgress) {
+			if size > 0 {
+				fmt.Fprintf(a.stderr, "\r%s: %d lines, %.0f%%", name, p.Lines, 100*float64(p.Bytes)/float64(size))
+			} else {
+				fmt.Fprintf(a.stderr, "\r%s: %d lines", name, p.Lines)
+			}
 		}
 	}
 	rep, err := st.Import(ctx, r, name, progress)
 	el := time.Since(start)
-	fmt.Fprintf(a.stderr, "\r%s: %d added, %d duplicates, %d rejected lines (%d lines in %s, %.0f lines/s)\n",
+	erase := ""
+	if progress != nil {
+		erase = "\r\x1b[K"
+	}
+	fmt.Fprintf(a.stderr, erase+"%s: %d added, %d duplicates, %d rejected lines (%d lines in %s, %.0f lines/s)\n",
 		name, rep.Added, rep.Duplicates, rep.Rejected, rep.Lines, el.Round(time.Millisecond), float64(rep.Lines)/el.Seconds())
 	for _, e := range rep.Errors {
 		fmt.Fprintf(a.stderr, "  %s\n", e)
@@ -123,6 +132,10 @@ func (a *app) importFile(ctx context.Context, st *store.Store, name string) (sto
 	}
 	if rep.Dropped > 0 {
 		fmt.Fprintf(a.stderr, "  %d events could not be stored (the disk refused writes); run the import again\n", rep.Dropped)
+	}
+	if err == nil && rep.Lines > 0 && rep.Rejected == rep.Lines {
+		// Often one pretty-printed document, such as a webhook body saved from a browser.
+		err = errors.New("no line is an event: import reads one JSON object per line (for a pretty-printed file: jq -c . FILE | zoomwatch import -)")
 	}
 	return rep, err
 }

@@ -274,3 +274,13 @@ func TestHistoryWithoutADatabasePointsAtTheDemos(t *testing.T) {
 		t.Errorf("export with only the demo's database: exit %d, %q", code, errOut)
 	}
 }
+
+// TestImportOfAPrettyPrintedDocumentFails: a file none of whose lines is an event fails and
+// says what import expects.
+func TestImportOfAPrettyPrintedDocumentFails(t *testing.T) {
+	dir := isolate(t)
+	code, _, errOut := runOnce(t, dir, "import", filepath.Join("feed", "testdata", "samples", "meeting.started.json"))
+	if code != 1 || !strings.Contains(errOut, "no line is an event: import reads one JSON object per line") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}

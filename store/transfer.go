@@ -49,7 +49,9 @@ const maxLine = 64 << 20
 
 // Import adds events from JSON lines: each line an event object (an export, or an archive of
 // webhook bodies) or a WebSocket frame carrying one. Events already stored are counted as
-// duplicates; bad lines are reported with their numbers and never stop the good ones.
+// duplicates; bad lines are reported with their numbers and never stop the good ones. A
+// database that refuses writes for a few seconds stops it with a *NotStoringError; the
+// report then counts what was stored.
 func (s *Store) Import(ctx context.Context, r io.Reader, name string, progress func(ImportProgress)) (ImportReport, error) {
 	var rep ImportReport
 	tally := &Tally{}
@@ -73,6 +75,12 @@ func (s *Store) Import(ctx context.Context, r io.Reader, name string, progress f
 					return rep, serr
 				}
 			}
+			if rep.Lines%1024 == 0 {
+				if serr := s.notStoring(); serr != nil {
+					rep.fill(tally)
+					return rep, fmt.Errorf("%s: stopped at line %d: %w", name, lineNo, serr)
+				}
+			}
 		}
 		if progress != nil && time.Since(lastProgress) >= time.Second {
 			lastProgress = time.Now()
@@ -90,12 +98,12 @@ func (s *Store) Import(ctx context.Context, r io.Reader, name string, progress f
 				}
 				continue
 			}
-			s.Flush(ctx)
+			s.FlushOrGiveUp(ctx)
 			rep.fill(tally)
 			return rep, fmt.Errorf("%s: line %d: %w", name, lineNo, err)
 		}
 	}
-	err := s.Flush(ctx)
+	err := s.FlushOrGiveUp(ctx)
 	rep.fill(tally)
 	return rep, err
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -120,5 +123,49 @@ func TestReadOnlyOpenNeverWrites(t *testing.T) {
 	}
 	if _, err := Open(Options{Path: filepath.Join(t.TempDir(), "none.db"), ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "no database") {
 		t.Fatalf("read-only open of a missing file: %v", err)
+	}
+}
+
+// TestImportCountsOnlyWhatIsStored: a commit that fails and is retried counts its events
+// once; a disk that keeps refusing stops the import with a clear error, and the report counts
+// nothing it did not store.
+func TestImportCountsOnlyWhatIsStored(t *testing.T) {
+	t.Cleanup(func(d time.Duration) func() { return func() { giveUpAfter = d } }(giveUpAfter))
+	giveUpAfter = 2 * time.Second // beyond the retries of two failed commits (100 + 200 ms)
+	s := openTest(t, Options{})
+	var mu sync.Mutex
+	failures := 2 // the next commits to fail; -1: all of them
+	s.opts.commitHook = func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failures == 0 {
+			return nil
+		}
+		failures--
+		return errors.New("write events.db: no space left on device")
+	}
+	lines := func(from, n int) io.Reader {
+		var b bytes.Buffer
+		for _, it := range joins(t, from+n, 7)[from:] {
+			b.Write(it.Event.Raw)
+			b.WriteByte('\n')
+		}
+		return &b
+	}
+	rep, err := s.Import(context.Background(), lines(0, 500), "flaky", nil)
+	if err != nil || rep.Added != 500 || rep.Duplicates != 0 {
+		t.Fatalf("two failed commits, then fine: added %d, duplicates %d, %v; want 500, 0, nil", rep.Added, rep.Duplicates, err)
+	}
+
+	mu.Lock()
+	failures = -1
+	mu.Unlock()
+	rep, err = s.Import(context.Background(), lines(500, 3000), "full", nil)
+	var ns *NotStoringError
+	if !errors.As(err, &ns) || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("a disk refusing every write: %v, want a NotStoringError naming the disk's error", err)
+	}
+	if rep.Added != 0 || s.Health().Counts.Events != 500 {
+		t.Errorf("report says %d added, the store holds %d events; want 0 and 500", rep.Added, s.Health().Counts.Events)
 	}
 }

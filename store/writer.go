@@ -123,7 +123,18 @@ type input struct {
 	flush chan struct{} // closed once everything before it is committed
 	prune chan struct{} // run retention to completion, then close it
 	tally *Tally
+	// outcome is what the commit under way decided for the event, counted in tally once
+	// the commit is durable (a failed commit is retried and decides again).
+	outcome outcome
 }
+
+type outcome uint8
+
+const (
+	outcomeNone outcome = iota
+	outcomeAdded
+	outcomeDuplicate
+)
 
 // Tally counts what happened to submitted events (import reports).
 type Tally struct {
@@ -214,6 +225,53 @@ func (s *Store) Note(ctx context.Context, text string) error {
 func (s *Store) Flush(ctx context.Context) error {
 	done := make(chan struct{})
 	return s.submitAndWait(ctx, input{flush: done}, done)
+}
+
+// NotStoringError says the database has refused writes for a while: what was submitted
+// waits in memory, and a batch job (an import, a tail being stopped) should give up.
+type NotStoringError struct {
+	Err     string // the write's error
+	Since   time.Time
+	Backlog int // events waiting in memory
+}
+
+func (e *NotStoringError) Error() string {
+	return fmt.Sprintf("the database has refused writes since %s (%s); %d events are still waiting in memory", e.Since.Format("15:04:05"), e.Err, e.Backlog)
+}
+
+// giveUpAfter is how long a batch job waits for a refusing disk before it gives up.
+var giveUpAfter = 5 * time.Second // a test shortens it
+
+// notStoring reports, as a *NotStoringError, a disk that has refused writes for giveUpAfter.
+func (s *Store) notStoring() error {
+	h := s.Health()
+	if h.Storing || s.now().Sub(h.Since) < giveUpAfter {
+		return nil
+	}
+	return &NotStoringError{Err: h.Err, Since: h.Since, Backlog: h.Backlog}
+}
+
+// FlushOrGiveUp is Flush for batch jobs: it returns a *NotStoringError instead of waiting
+// on a disk that has refused writes for a few seconds (Flush waits until it recovers).
+func (s *Store) FlushOrGiveUp(ctx context.Context) error {
+	done := make(chan struct{})
+	if err := s.submit(ctx, input{flush: done}); err != nil {
+		return err
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if err := s.notStoring(); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // submitAndWait submits in and waits until the writer closes done.
@@ -561,6 +619,16 @@ func (w *writer) commit(batch []input) error {
 		return err
 	}
 	s.types.commit()
+	for i := range batch {
+		if in := &batch[i]; in.tally != nil {
+			switch in.outcome {
+			case outcomeAdded:
+				in.tally.Added.Add(1)
+			case outcomeDuplicate:
+				in.tally.Duplicates.Add(1)
+			}
+		}
+	}
 	if folded {
 		// A fold reads the whole journal and rewrites the live records: tens of MiB of the
 		// file that would otherwise stay in the resident size until the next release.
@@ -789,9 +857,7 @@ func (w *writer) addEvent(c *txCtx, pub *Batch, in *input) error {
 	ev := in.item.Event
 	if _, dup := w.batchIDs[in.id]; dup || c.dedupe.Get(in.id[:]) != nil {
 		w.counts.Duplicates++
-		if in.tally != nil {
-			in.tally.Duplicates.Add(1)
-		}
+		in.outcome = outcomeDuplicate
 		return nil
 	}
 	w.batchIDs[in.id] = struct{}{}
@@ -812,9 +878,7 @@ func (w *writer) addEvent(c *txCtx, pub *Batch, in *input) error {
 	c.added = append(c.added, added{ev: ev, id: in.id, seq: seq, code: code})
 	c.live = append(c.live, liveOp{ev: ev})
 	w.counts.Events++
-	if in.tally != nil {
-		in.tally.Added.Add(1)
-	}
+	in.outcome = outcomeAdded
 	pub.Records = append(pub.Records, rec)
 	return nil
 }
