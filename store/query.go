@@ -63,7 +63,7 @@ func (s *Store) Page(q Query) (Page, error) {
 		q.MaxScan = 100_000
 	}
 	var p Page
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		r := newReader(tx)
 		if r == nil {
 			p.Done = true
@@ -103,7 +103,7 @@ func (s *Store) Page(q Query) (Page, error) {
 func (s *Store) Get(seq uint64) (Record, bool, error) {
 	var rec Record
 	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		r := newReader(tx)
 		if r == nil {
 			return nil
@@ -122,7 +122,7 @@ func (s *Store) Get(seq uint64) (Record, bool, error) {
 // LastSeq is the newest event's sequence number (0 when empty).
 func (s *Store) LastSeq() uint64 {
 	var n uint64
-	s.db.View(func(tx *bolt.Tx) error {
+	s.view(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bEvents); b != nil {
 			n = b.Sequence()
 		}
@@ -142,7 +142,7 @@ func (s *Store) After(seq uint64, limit int) ([]Record, error) {
 // the newest event's if none is that recent: where "jump to a time" lands.
 func (s *Store) SeqAt(t time.Time) uint64 {
 	var seq uint64
-	s.db.View(func(tx *bolt.Tx) error {
+	s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bDedupe)
 		if b == nil {
 			return nil
@@ -205,7 +205,7 @@ func (s *Store) scanTime(ctx context.Context, f Filter, fn func(*Record) error) 
 		}
 		batch = batch[:0]
 		var next []byte
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.view(func(tx *bolt.Tx) error {
 			r := newReader(tx)
 			if r == nil {
 				return nil
@@ -562,7 +562,7 @@ func (s *Store) RecentLog(n int) ([]LogEntry, error) {
 // readLog walks the log from first, stepping with next while more(key, entries so far).
 func (s *Store) readLog(first, next func(*bolt.Cursor) ([]byte, []byte), more func(k []byte, got int) bool) ([]LogEntry, error) {
 	var out []LogEntry
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bLog)
 		if b == nil {
 			return nil
@@ -588,7 +588,7 @@ func (s *Store) Gaps(n int) ([]Gap, error) {
 	if g, ok := s.OpenGap(); ok {
 		out = append(out, g)
 	}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bGaps)
 		if b == nil {
 			return nil
@@ -609,7 +609,7 @@ func (s *Store) Gaps(n int) ([]Gap, error) {
 // GapCount is the number of recorded (closed) gaps.
 func (s *Store) GapCount() int {
 	n := 0
-	s.db.View(func(tx *bolt.Tx) error {
+	s.view(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bGaps); b != nil {
 			n = b.Stats().KeyN
 		}
@@ -627,7 +627,7 @@ func (s *Store) OpenGap() (Gap, bool) {
 		l = s.w.linkView
 		s.w.healthMu.Unlock()
 	} else {
-		s.db.View(func(tx *bolt.Tx) error {
+		s.view(func(tx *bolt.Tx) error {
 			if meta := tx.Bucket(bMeta); meta != nil {
 				json.Unmarshal(meta.Get(kLink), &l)
 			}
@@ -645,7 +645,7 @@ func (s *Store) OpenGap() (Gap, bool) {
 
 // Size reports the database file's size and how much of it holds data.
 func (s *Store) Size() (file, used int64) {
-	s.db.View(func(tx *bolt.Tx) error {
+	s.view(func(tx *bolt.Tx) error {
 		file = tx.Size()
 		st := s.db.Stats()
 		used = file - int64(st.FreeAlloc)

@@ -136,6 +136,16 @@ func Compact(path string, lockWait time.Duration) (before, after int64, err erro
 	if err := sniff(path); err != nil {
 		return 0, 0, err
 	}
+	if err := checkLength(path); err != nil {
+		return 0, 0, err
+	}
+	tmp := path + ".compact.tmp"
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	defer recoverDamage(path, &err)()
 	fi, err := os.Stat(path)
 	if err != nil {
 		return 0, 0, err
@@ -152,7 +162,6 @@ func Compact(path string, lockWait time.Duration) (before, after int64, err erro
 	if err := src.View(func(tx *bolt.Tx) error { return checkFormat(tx, path) }); err != nil {
 		return 0, 0, err
 	}
-	tmp := path + ".compact.tmp"
 	os.Remove(tmp)
 	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType})
 	if err != nil {

@@ -192,6 +192,9 @@ func Open(opts Options) (*Store, error) {
 	if err := sniff(opts.Path); err != nil {
 		return nil, err
 	}
+	if err := checkLength(opts.Path); err != nil {
+		return nil, err
+	}
 	if !opts.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 			return nil, err
@@ -248,7 +251,8 @@ func sniff(path string) error {
 	return nil
 }
 
-func (s *Store) init() error {
+func (s *Store) init() (err error) {
+	defer recoverDamage(s.opts.Path, &err)()
 	if s.opts.ReadOnly {
 		return s.db.View(func(tx *bolt.Tx) error {
 			if err := checkFormat(tx, s.opts.Path); err != nil {

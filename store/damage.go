@@ -1,0 +1,87 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DamagedError says the database file is corrupt: bbolt trusts its pages and panics (or
+// faults, past the end of a truncated file) on bad ones. zoomwatch reports it instead, and
+// never writes to such a file.
+type DamagedError struct {
+	Path   string
+	Detail string
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("%s is damaged (%s): restore it from a backup, or move it aside to start a new one (if the file is fine, this is a bug in zoomwatch: please report it); it was not modified", e.Path, e.Detail)
+}
+
+// recoverDamage turns a panic or memory fault of bbolt reading path into a *DamagedError in
+// *err. Use as: defer recoverDamage(path, &err)() — it makes faults panics for the goroutine
+// until it returns.
+func recoverDamage(path string, err *error) func() {
+	old := debug.SetPanicOnFault(true)
+	return func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			*err = &DamagedError{Path: path, Detail: fmt.Sprint(r)}
+		}
+	}
+}
+
+// view is db.View for reads that a damaged file must not crash.
+func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	defer recoverDamage(s.opts.Path, &err)()
+	return s.db.View(fn)
+}
+
+// checkLength refuses a file shorter than its newest meta page says it is: bbolt would
+// fault on the first read past the end (a truncated copy, a full disk during a copy).
+func checkLength(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // reported by whoever opens it
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return nil
+	}
+	// Meta pages 0 and 1: a 16-byte page header, then magic, version, page size (4 bytes
+	// each), flags (4), root bucket (16), freelist (8), pgid (8), txid (8). bbolt uses
+	// the one with the higher txid.
+	var hdr [72]byte
+	var pageSize, pages, txid uint64
+	for i := range 2 {
+		at := int64(i) * int64(pageSize)
+		if i == 1 && pageSize == 0 {
+			break
+		}
+		if _, err := f.ReadAt(hdr[:], at); err != nil && err != io.EOF {
+			return nil
+		}
+		if binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
+			continue
+		}
+		ps := uint64(binary.LittleEndian.Uint32(hdr[24:28]))
+		if i == 0 {
+			pageSize = ps
+		}
+		if tx := binary.LittleEndian.Uint64(hdr[64:72]); tx >= txid {
+			txid, pages = tx, binary.LittleEndian.Uint64(hdr[56:64])
+		}
+	}
+	if pageSize == 0 || pages == 0 {
+		return nil
+	}
+	if need := int64(pages * pageSize); fi.Size() < need {
+		return &DamagedError{Path: path, Detail: fmt.Sprintf("the file is %d bytes, its pages reach %d: truncated", fi.Size(), need)}
+	}
+	return nil
+}
