@@ -20,7 +20,7 @@ type Filter struct {
 	Meeting string
 	// Participant matches a participant's name or email (case-insensitive substring) or id.
 	Participant string
-	// Text matches anywhere in the event JSON (case-insensitive).
+	// Text matches within any value of the event JSON (case-insensitive; not its keys).
 	Text string
 	// Since and Until bound event_ts: Since ≤ event_ts < Until.
 	Since, Until time.Time
@@ -517,7 +517,7 @@ func (m *matcher) match(r *Record) bool {
 	if (m.since >= 0 && ts < m.since) || (m.until >= 0 && ts >= m.until) {
 		return false
 	}
-	if m.text != nil && !bytes.Contains(bytes.ToLower(r.Raw), m.text) {
+	if m.text != nil && !valuesContain(r.Raw, m.text) {
 		return false
 	}
 	if m.f.Meeting == "" && len(m.f.Types) == 0 && m.participant == "" {
