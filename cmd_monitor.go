@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/charmbracelet/x/term"
 	"os"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,9 @@ func (a *app) runMonitor(cmd *cobra.Command) error {
 // monitor runs the collector and the TUI on this terminal (and, with --ssh, serves the same
 // monitor to SSH viewers), then shuts down in order: screen, feed (close frame), store.
 func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z config.Zoom, wsURL, account string) error {
+	if err := needTerminal("the monitor", "`zoomwatch tail` prints events, `zoomwatch serve --ssh ADDR` collects and serves the monitor over SSH"); err != nil {
+		return err
+	}
 	srv, err := a.ssh.prepare(a, dbName)
 	if err != nil {
 		return err
@@ -107,6 +111,24 @@ func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z confi
 	return nil
 }
 
+// needTerminal refuses to start a full-screen command without a terminal to draw on (cron,
+// a pipe, a service), before it connects to anything; instead says what works there.
+func needTerminal(what, instead string) error {
+	if !term.IsTerminal(os.Stdout.Fd()) {
+		return usageErr(fmt.Errorf("%s needs a terminal, and its output is not one: %s", what, instead))
+	}
+	if term.IsTerminal(os.Stdin.Fd()) {
+		return nil
+	}
+	// Bubble Tea reads keys from /dev/tty when stdin is redirected.
+	tty, err := os.Open("/dev/tty")
+	if err != nil {
+		return usageErr(fmt.Errorf("%s needs a terminal to read keys from, and there is none: %s", what, instead))
+	}
+	tty.Close()
+	return nil
+}
+
 func (a *app) demoCmd() *cobra.Command {
 	var rate float64
 	var seed int64
@@ -140,6 +162,9 @@ func (a *app) historyCmd() *cobra.Command {
 		Short: "Browse stored history offline (no connection)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needTerminal("history", "`zoomwatch export` writes the stored events"); err != nil {
+				return err
+			}
 			st, err := a.openStore("events.db", true, store.Owner{})
 			if err != nil {
 				return err

@@ -284,3 +284,32 @@ func TestImportOfAPrettyPrintedDocumentFails(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
 }
+
+// TestFullScreenCommandsNeedATerminal: run from cron or a pipe (as go test runs this), the
+// monitor and history say what to use instead, before connecting to anything.
+func TestFullScreenCommandsNeedATerminal(t *testing.T) {
+	dir := isolate(t)
+	s, err := sim.Start(sim.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pointAt(t, s)
+	for cmd, want := range map[string]string{
+		"":        "the monitor needs a terminal, and its output is not one: `zoomwatch tail` prints events",
+		"history": "history needs a terminal, and its output is not one: `zoomwatch export`",
+		"demo":    "the monitor needs a terminal",
+	} {
+		var args []string
+		if cmd != "" {
+			args = append(args, cmd)
+		}
+		code, _, errOut := runOnce(t, dir, args...)
+		if code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("zoomwatch %s without a terminal: exit %d, stderr %q", cmd, code, errOut)
+		}
+	}
+	if n := s.Stats().Connections; n != 0 {
+		t.Errorf("%d connections to Zoom from commands that could not show anything", n)
+	}
+}

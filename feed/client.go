@@ -189,9 +189,9 @@ func (c *Client) Run(ctx context.Context, out chan<- Item) error {
 }
 
 func (c *Client) emitStopped(ctx context.Context, out chan<- Item) {
-	reason := "stopped"
+	reason := "" // the state says it
 	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
-		reason += ": " + cause.Error()
+		reason = cause.Error()
 	}
 	c.emit(out, Transition{State: StateStopped, Reason: reason})
 }

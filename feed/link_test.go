@@ -924,7 +924,7 @@ func TestStopDuringBackoff(t *testing.T) {
 	r.state(StateConnecting)
 	r.state(StateBackoff)
 	rest, err := r.stop()
-	if err != nil || len(rest) != 1 || rest[0].Transition.State != StateStopped || rest[0].Transition.Reason != "stopped" {
+	if err != nil || len(rest) != 1 || rest[0].Transition.State != StateStopped || rest[0].Transition.Reason != "" {
 		t.Fatalf("Run = %v after items %+v", err, rest)
 	}
 }
