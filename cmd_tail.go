@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,7 +47,24 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	sub := st.Subscribe(1024)
 	defer sub.Close()
 	p := &printer{st: st, out: bufio.NewWriter(a.stdout), errw: a.stderr, json: asJSON, last: st.LastSeq()}
-	col := a.startCollector(ctx, st, z, wsURL)
+	// A closed stdout (tail | head) stops the feed cleanly, so that the next run does not
+	// report this one as a crash: with SIGPIPE caught, the write fails with EPIPE instead of
+	// the runtime ending the process.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
+	feedCtx, stopFeed := context.WithCancelCause(ctx)
+	defer stopFeed(nil)
+	col := a.startCollector(feedCtx, st, z, wsURL)
+	var printErr error
+	print := func(n store.Notice) {
+		if printErr != nil {
+			return
+		}
+		if printErr = p.notice(n); printErr != nil {
+			stopFeed(fmt.Errorf("output closed: %w", printErr))
+		}
+	}
 	// Nothing is printed before it is stored: a disk that refuses writes must be said, or
 	// it would look like a quiet account.
 	health := time.NewTicker(time.Second)
@@ -53,9 +73,7 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	for running := true; running; {
 		select {
 		case n := <-sub.C:
-			if err := p.notice(n); err != nil {
-				return err
-			}
+			print(n)
 		case <-health.C:
 			p.health(st.Health())
 		case runErr = <-col.done:
@@ -70,15 +88,16 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	for drained := false; !drained; {
 		select {
 		case n := <-sub.C:
-			if err := p.notice(n); err != nil {
-				return err
-			}
+			print(n)
 		default:
 			drained = true
 		}
 	}
-	if err := p.catchUp(^uint64(0)); err != nil {
-		return err
+	if printErr == nil {
+		printErr = p.catchUp(^uint64(0))
+	}
+	if printErr != nil {
+		return quietPipe(printErr)
 	}
 	return startupErr(runErr)
 }
@@ -177,8 +196,12 @@ func (p *printer) logEntry(e store.LogEntry) {
 		fmt.Fprintln(p.errw, "zoomwatch:", describeTransition(*e.Transition))
 	case store.LogGap:
 		g := e.Gap
+		length := "under 1s"
+		if d := g.To.Sub(g.From); d >= time.Second {
+			length = d.Round(time.Second).String()
+		}
 		fmt.Fprintf(p.errw, "zoomwatch: gap %s – %s (%s): %s; Zoom does not redeliver events from this window\n",
-			g.From.Local().Format("15:04:05"), g.To.Local().Format("15:04:05"), g.To.Sub(g.From).Round(time.Second), g.Reason)
+			g.From.Local().Format("15:04:05"), g.To.Local().Format("15:04:05"), length, g.Reason)
 	case store.LogAnomaly:
 		an := e.Anomaly
 		fmt.Fprintf(p.errw, "zoomwatch: kept a %s frame for inspection (%d bytes): %s\n", an.Kind, an.Size, an.Error)

@@ -3,10 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"zoomwatch/feed"
+	"zoomwatch/feed/sim"
 	"zoomwatch/store"
 )
 
@@ -28,5 +33,46 @@ func TestTailSaysWhenTheDiskRefusesWrites(t *testing.T) {
 	}
 	if got := strings.Split(strings.TrimSpace(errOut.String()), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("stderr:\n%s\nwant:\n%s", errOut.String(), strings.Join(want, "\n"))
+	}
+}
+
+// closedPipe is stdout after the reader went away (tail | head): writes fail with EPIPE once
+// n bytes are through.
+type closedPipe struct{ n int }
+
+func (c *closedPipe) Write(p []byte) (int, error) {
+	if c.n -= len(p); c.n < 0 {
+		return 0, syscall.EPIPE
+	}
+	return len(p), nil
+}
+
+// TestTailStopsCleanlyWhenItsOutputCloses: tail | head ends tail quietly, and the connection
+// log says it stopped, so that the next run reports a clean stop rather than a crash.
+func TestTailStopsCleanlyWhenItsOutputCloses(t *testing.T) {
+	dir := isolate(t)
+	s, err := sim.Start(sim.Options{Seed: 3, Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pointAt(t, s)
+	db := filepath.Join(dir, "events.db")
+	var errOut syncBuffer
+	code := run(context.Background(), []string{"tail", "--db", db, "--log", filepath.Join(dir, "zoomwatch.log")}, &closedPipe{n: 500}, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
+	}
+	st, err := store.Open(store.Options{Path: db, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log, err := st.RecentLog(1)
+	if err != nil || len(log) != 1 || log[0].Transition == nil || log[0].Transition.State != feed.StateStopped {
+		t.Fatalf("the newest log entry is %+v (%v), want the stopped transition", log, err)
+	}
+	if !strings.Contains(log[0].Transition.Reason, "output closed") {
+		t.Errorf("stopped because %q, want the closed output", log[0].Transition.Reason)
 	}
 }
