@@ -50,7 +50,7 @@ func parseFilter(line string, now time.Time) (store.Filter, error) {
 				v += " " + toks[i+1].text
 				i++
 			}
-			at, err := parseWhen(v, now)
+			at, err := ParseWhen(v, now)
 			if err != nil {
 				return f, fmt.Errorf("%s: %w", key, err)
 			}
@@ -109,16 +109,27 @@ func splitQuoted(s string) ([]token, error) {
 	return out, nil
 }
 
-// parseWhen reads a point in time: a duration ago (90s, 15m, 2h, 3d, 1w), a time of day
-// (14:03, 14:03:20: the latest such moment not in the future), a date (2026-11-22) or a
-// date and time (2026-11-22 14:03, 2026-11-22T14:03:20, RFC 3339).
-func parseWhen(s string, now time.Time) (time.Time, error) {
+// ParseWhen reads a point in time, for history's filters and jumps and for export's
+// --since and --until: a duration ago (90s, 15m, 2h, 1h30m, 1.5h, 3d, 1w), a time of day
+// (14:03, 14:03:20: the latest such moment not in the future), a date (2026-11-22, local
+// midnight) or a date and time (2026-11-22 14:03, 2026-11-22T14:03:20, RFC 3339).
+func ParseWhen(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, errors.New("empty time")
 	}
 	if d, ok := parseAgo(s); ok {
 		return now.Add(-d), nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	for unit, d := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} { // 1.5d
+		if n, ok := strings.CutSuffix(s, unit); ok {
+			if f, err := strconv.ParseFloat(n, 64); err == nil && f >= 0 && f < 1e5 {
+				return now.Add(-time.Duration(f * float64(d))), nil
+			}
+		}
 	}
 	loc := now.Location()
 	for _, layout := range []string{"15:04", "15:04:05"} {
@@ -136,10 +147,10 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time (try 14:03, 2026-11-22 14:03 or 2h)", s)
+	return time.Time{}, fmt.Errorf("%q is not a time (try 14:03, 2026-11-22 14:03, or 2h, 7d ago)", s)
 }
 
 // isClock reports whether s looks like a time of day (14:03 or 14:03:20).

@@ -624,7 +624,7 @@ func (p *historyPage) typeKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	case "enter":
 		text := strings.TrimSpace(p.line.Value())
 		if p.prompt == inputJump {
-			at, err := parseWhen(text, m.data.clock)
+			at, err := ParseWhen(text, m.data.clock)
 			if err != nil {
 				p.inputErr = err.Error()
 				return nil

@@ -1,16 +1,16 @@
 package sshserve
 
 import (
-	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"zoomwatch/store"
+	"zoomwatch/tui"
 )
 
 // ExportFlags are export's options: the format and the history filters. The local
@@ -33,8 +33,8 @@ func (e *ExportFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&e.meeting, "meeting", "", "a meeting number or uuid")
 	fs.StringVar(&e.participant, "participant", "", "participant name, email or id")
 	fs.StringVar(&e.text, "text", "", "text anywhere in the event")
-	fs.StringVar(&e.since, "since", "", "events at or after: RFC 3339 time, date, or a duration ago (2h, 7d)")
-	fs.StringVar(&e.until, "until", "", "events before: RFC 3339 time, date, or a duration ago")
+	fs.StringVar(&e.since, "since", "", "events at or after: a time (14:03, 2026-11-22 14:03, RFC 3339), a date, or a duration ago (2h, 7d, 1w)")
+	fs.StringVar(&e.until, "until", "", "events before: the same forms as --since")
 }
 
 // Result checks the parsed flags and returns the format and filter they ask for; relative
@@ -44,11 +44,30 @@ func (e *ExportFlags) Result(now time.Time) (format string, f store.Filter, err 
 		return "", f, fmt.Errorf("--format %q: use jsonl or csv", e.format)
 	}
 	f = store.Filter{Types: e.types, Meeting: e.meeting, Participant: e.participant, Text: e.text}
-	if f.Since, err = parseWhen(e.since, now); err != nil {
-		return "", f, fmt.Errorf("--since: %w", err)
+	for _, t := range f.Types {
+		if _, err := path.Match(t, ""); err != nil {
+			return "", f, fmt.Errorf("--type %q is not a valid pattern (use * and ?, e.g. meeting.*)", t)
+		}
 	}
-	if f.Until, err = parseWhen(e.until, now); err != nil {
-		return "", f, fmt.Errorf("--until: %w", err)
+	when := func(flag, v string, to *time.Time) error {
+		if v == "" {
+			return nil
+		}
+		t, err := tui.ParseWhen(v, now)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", flag, err)
+		}
+		*to = t
+		return nil
+	}
+	if err := when("since", e.since, &f.Since); err != nil {
+		return "", f, err
+	}
+	if err := when("until", e.until, &f.Until); err != nil {
+		return "", f, err
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return "", f, fmt.Errorf("--since (%s) is not before --until (%s): no event could match", f.Since.Format(time.DateTime), f.Until.Format(time.DateTime))
 	}
 	return e.format, f, nil
 }
@@ -78,37 +97,4 @@ func exportFlagSet(e *ExportFlags) *pflag.FlagSet {
 // exportUsage describes export's flags.
 func exportUsage() string {
 	return exportFlagSet(&ExportFlags{}).FlagUsages()
-}
-
-// parseWhen reads a point in time: RFC 3339, a date (local midnight), a local date and time,
-// or a duration ago ("90m", "2h", "7d").
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := parseAgo(s); err == nil {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time: use 2026-11-22T14:03:00Z, 2026-11-22, or a duration ago like 2h or 7d", s)
-}
-
-func parseAgo(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		var days float64
-		if _, err := fmt.Sscanf(n, "%g", &days); err != nil || days < 0 {
-			return 0, errors.New("bad days")
-		}
-		return time.Duration(days * float64(24*time.Hour)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err == nil && d < 0 {
-		err = errors.New("negative")
-	}
-	return d, err
 }

@@ -493,6 +493,15 @@ func TestParseExportArgs(t *testing.T) {
 	if _, f, _ := ParseExportArgs([]string{"--since", "1.5d"}, now); !f.Since.Equal(now.Add(-36 * time.Hour)) {
 		t.Errorf("--since 1.5d = %v", f.Since)
 	}
+	if _, f, _ := ParseExportArgs([]string{"--since", "1w"}, now); !f.Since.Equal(now.Add(-7 * 24 * time.Hour)) {
+		t.Errorf("--since 1w = %v", f.Since)
+	}
+	// Filters that could match nothing are mistakes, said as such.
+	for _, bad := range [][]string{{"--since", "1h", "--until", "2h"}, {"--type", "["}, {"--since", "yesterdayish"}} {
+		if _, _, err := ParseExportArgs(bad, now); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
 }
 
 func filterEqual(a, b store.Filter) bool {
