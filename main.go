@@ -25,6 +25,7 @@ import (
 	"zoomwatch/config"
 	"zoomwatch/feed"
 	"zoomwatch/store"
+	"zoomwatch/tui"
 )
 
 var version = "dev"
@@ -158,7 +159,15 @@ func (a *app) setup(cmd *cobra.Command) error {
 		cfg.Heartbeat = config.Duration(a.heartbeat)
 	}
 	if time.Duration(cfg.Heartbeat) < 100*time.Millisecond {
-		return usageErr(fmt.Errorf("--heartbeat %v is too short (at least 100ms; Zoom expects 30s)", time.Duration(cfg.Heartbeat)))
+		source := "--heartbeat"
+		if !flags.Changed("heartbeat") {
+			source = "heartbeat in " + cfg.File
+		}
+		return usageErr(fmt.Errorf("%s %v is too short (at least 100ms; Zoom expects 30s)", source, time.Duration(cfg.Heartbeat)))
+	}
+	// Checked for every command, as every other setting is, not only by those that draw.
+	if err := tui.ValidateKeys(cfg.Keys); err != nil {
+		return usageErr(fmt.Errorf("%s: %w", cfg.File, err))
 	}
 	if flags.Changed("retain") {
 		d, err := config.ParseDuration(a.retain)

@@ -313,3 +313,20 @@ func TestFullScreenCommandsNeedATerminal(t *testing.T) {
 		t.Errorf("%d connections to Zoom from commands that could not show anything", n)
 	}
 }
+
+// TestBadKeyRemapsFailEveryCommand: the config file's [keys] are checked like every other
+// setting, whichever command reads it.
+func TestBadKeyRemapsFailEveryCommand(t *testing.T) {
+	dir := isolate(t)
+	cfg := filepath.Join(dir, "config", "zoomwatch", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("[keys]\nquit = [\"h\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runOnce(t, dir, "export")
+	if code != 2 || !strings.Contains(errOut, `"h" is bound to both quit and history`) {
+		t.Errorf("export with a conflicting remap: exit %d, %q", code, errOut)
+	}
+}
