@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/charmbracelet/x/term"
+	"net"
 	"os"
 	"sync/atomic"
 	"time"
@@ -140,6 +141,9 @@ end, people join and leave, recordings complete, and the connection is real. It 
 database (demo.db beside the real one) so simulated events never mix with real history.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkRate(rate); err != nil {
+				return err
+			}
 			s, err := sim.Start(sim.Options{Seed: seed, Rate: rate, TimeScale: 0.15, Logger: a.log})
 			if err != nil {
 				return err
@@ -150,7 +154,7 @@ database (demo.db beside the real one) so simulated events never mix with real h
 			return a.monitor(cmd.Context(), demoDB, tui.ModeDemo, z, s.WSURL(), o.AccountID+" (simulated)")
 		},
 	}
-	cmd.Flags().Float64Var(&rate, "rate", 3, "simulated events per second")
+	cmd.Flags().Float64Var(&rate, "rate", 3, "simulated events per second (0.1 to 50000)")
 	cmd.Flags().Int64Var(&seed, "seed", time.Now().UnixNano()%1000, "simulator seed (the same seed replays the same activity)")
 	a.ssh.add(cmd.Flags())
 	return cmd
@@ -183,6 +187,14 @@ func (a *app) historyCmd() *cobra.Command {
 	}
 }
 
+// checkRate checks a simulator's --rate.
+func checkRate(rate float64) error {
+	if !(rate >= 0.1 && rate <= 50000) {
+		return usageErr(fmt.Errorf("--rate %v: use 0.1 to 50000 events per second", rate))
+	}
+	return nil
+}
+
 func (a *app) simCmd() *cobra.Command {
 	var listen string
 	var opts sim.Options
@@ -191,6 +203,16 @@ func (a *app) simCmd() *cobra.Command {
 		Short: "Run the Zoom simulator and print how to point zoomwatch at it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkRate(opts.Rate); err != nil {
+				return err
+			}
+			f := opts.Faults
+			if f.DropEvery < 0 || f.MalformedEvery < 0 || f.OversizeEvery < 0 || f.DuplicateEvery < 0 || f.EvictEvery < 0 || f.SilenceEvery < 0 {
+				return usageErr(errors.New("fault intervals cannot be negative (0 turns a fault off)"))
+			}
+			if _, _, err := net.SplitHostPort(listen); err != nil {
+				return usageErr(fmt.Errorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:9000 (port 0 picks a free one)", listen))
+			}
 			opts.Logger = a.log
 			s, err := sim.Listen(listen, opts)
 			if err != nil {

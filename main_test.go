@@ -330,3 +330,13 @@ func TestBadKeyRemapsFailEveryCommand(t *testing.T) {
 		t.Errorf("export with a conflicting remap: exit %d, %q", code, errOut)
 	}
 }
+
+// TestSimulatorFlagsAreChecked: the simulator's flags are usage errors when out of range.
+func TestSimulatorFlagsAreChecked(t *testing.T) {
+	dir := isolate(t)
+	for _, args := range [][]string{{"sim", "--rate", "0"}, {"sim", "--rate", "1e9"}, {"sim", "--drop-every", "-3"}, {"sim", "--listen", "bogus"}, {"demo", "--rate", "-1"}} {
+		if code, _, errOut := runOnce(t, dir, args...); code != 2 || !strings.HasPrefix(errOut, "zoomwatch: --") && !strings.Contains(errOut, "cannot be negative") {
+			t.Errorf("%q: exit %d, %q", args, code, errOut)
+		}
+	}
+}
