@@ -199,12 +199,21 @@ func (a *app) openLog() error {
 		}
 		path = filepath.Join(dir, "zoomwatch.log")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("log: %w", err)
+	f, err := func() (*os.File, error) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		return os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	}()
+	if err != nil && a.cfg.Log != "" {
+		return fmt.Errorf("log: %w", err) // asked for by name: a log is expected there
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("log: %w", err)
+		// The default place may not be writable (a read-only home, another user's state
+		// directory): nothing is worth refusing an export or a look at history for.
+		fmt.Fprintf(a.stderr, "zoomwatch: not logging (%v)\n", err)
+		a.log = slog.New(slog.DiscardHandler)
+		return nil
 	}
 	a.logFile = f
 	a.log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))

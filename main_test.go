@@ -340,3 +340,23 @@ func TestSimulatorFlagsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestAnUnwritableDefaultLogOnlyWarns: a state directory that cannot be written (here a
+// file in its place) must not stop commands that need no log.
+func TestAnUnwritableDefaultLogOnlyWarns(t *testing.T) {
+	dir := isolate(t)
+	blocked := filepath.Join(dir, "state")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	if code := run(context.Background(), []string{"version"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "zoomwatch ") {
+		t.Errorf("version: exit %d, %q, %q", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "zoomwatch: not logging (") {
+		t.Errorf("no warning that nothing is logged: %q", errOut.String())
+	}
+	if code := run(context.Background(), []string{"version", "--log", filepath.Join(blocked, "x.log")}, &out, &errOut); code == 0 {
+		t.Error("an explicit --log that cannot be written was accepted")
+	}
+}
