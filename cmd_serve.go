@@ -28,7 +28,7 @@ type sshFlags struct {
 }
 
 func (f *sshFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&f.addr, "ssh", "", "also serve the monitor and history over SSH on this address (e.g. :2222)")
+	fs.StringVar(&f.addr, "ssh", "", "serve the monitor and history over SSH on this address (e.g. :2222)")
 	fs.StringVar(&f.authorizedKeys, "authorized-keys", "", "public keys allowed to connect over SSH (authorized_keys format; re-read when it changes)")
 	fs.StringVar(&f.hostKey, "host-key", "", "SSH host key (generated, mode 0600, if missing; default beside the database)")
 	fs.DurationVar(&f.idle, "idle-timeout", 0, "close SSH sessions with no keyboard input for this long (default 30m)")

@@ -53,8 +53,16 @@ func quietPipe(err error) error {
 func (a *app) importCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "import FILE...",
-		Short: "Add events from JSON lines files (an export, or an archive of webhook bodies); - reads stdin",
-		Args:  cobra.MinimumNArgs(1),
+		Short: "Add events from JSON lines files (an export, webhook bodies, or WebSocket frames); - reads stdin",
+		Long: `import adds events from files of JSON lines: one event object per line (an export, or an archive
+of webhook bodies) or one WebSocket frame carrying an event. Events already stored are counted
+as duplicates; lines that are not events are listed with their numbers and skipped.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr(errors.New("import needs at least one FILE (- reads stdin)"))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.openStore("events.db", false, store.Owner{})
 			if err != nil {
@@ -96,10 +104,13 @@ func (a *app) importFile(ctx context.Context, st *store.Store, name string) (sto
 	} else {
 		f, err := os.Open(name)
 		if err != nil {
-			return store.ImportReport{}, err
+			return store.ImportReport{}, errors.Unwrap(err) // the caller names the file
 		}
 		defer f.Close()
 		if fi, err := f.Stat(); err == nil {
+			if fi.IsDir() {
+				return store.ImportReport{}, errors.New("is a directory, not a file of events")
+			}
 			size = fi.Size()
 		}
 		r = f

@@ -111,6 +111,18 @@ Without a Zoom account, try: zoomwatch demo`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.SetVersionTemplate("zoomwatch {{.Version}}\n") // as `zoomwatch version` prints it
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageErr(fmt.Errorf("no help for %q: not a command (zoomwatch --help lists them)", strings.Join(args, " ")))
+			}
+			return c.Help()
+		},
+	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "config file (default $XDG_CONFIG_HOME/zoomwatch/config.toml)")
 	pf.StringVar(&a.dbFlag, "db", "", "database file (default $XDG_STATE_HOME/zoomwatch/events.db)")

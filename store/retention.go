@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -147,6 +148,9 @@ func Compact(path string, lockWait time.Duration) (before, after int64, err erro
 	}()
 	defer recoverDamage(path, &err)()
 	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, fmt.Errorf("no database at %s to compact", path)
+	}
 	if err != nil {
 		return 0, 0, err
 	}

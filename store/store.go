@@ -239,6 +239,9 @@ func sniff(path string) error {
 		return nil // missing: created on open (or reported by the read-only check)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return &FormatError{path, "a directory, not a database file (--db takes the file's path, e.g. " + filepath.Join(path, "events.db") + ")"}
+	}
 	var hdr [20]byte
 	n, err := io.ReadFull(f, hdr[:])
 	if n == 0 && errors.Is(err, io.EOF) {
