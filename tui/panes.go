@@ -12,7 +12,7 @@ import (
 
 var meetingCols = []column{
 	{min: 1, max: 1},                         // recording / uncertain mark
-	{min: 12, weight: 4},                     // topic
+	{min: 14, weight: 4},                     // topic: the meeting number makes room for it
 	{min: 7, max: 24, weight: 2, drop: 2},    // host
 	{min: 11, max: 13, drop: 5},              // meeting number
 	{min: 8, max: 8, drop: 4},                // started
