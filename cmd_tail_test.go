@@ -51,12 +51,7 @@ func (c *closedPipe) Write(p []byte) (int, error) {
 // log says it stopped, so that the next run reports a clean stop rather than a crash.
 func TestTailStopsCleanlyWhenItsOutputCloses(t *testing.T) {
 	dir := isolate(t)
-	s, err := sim.Start(sim.Options{Seed: 3, Rate: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	pointAt(t, s)
+	simFor(t, sim.Options{Seed: 3, Rate: 200})
 	db := filepath.Join(dir, "events.db")
 	var errOut syncBuffer
 	code := run(context.Background(), []string{"tail", "--db", db, "--log", filepath.Join(dir, "zoomwatch.log")}, &closedPipe{n: 500}, &errOut)

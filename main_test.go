@@ -53,6 +53,18 @@ func isolate(t *testing.T) string {
 	return dir
 }
 
+// simFor starts a simulator for the test and points zoomwatch's environment at it.
+func simFor(t *testing.T, o sim.Options) *sim.Server {
+	t.Helper()
+	s, err := sim.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	pointAt(t, s)
+	return s
+}
+
 // pointAt sets the environment zoomwatch reads to the simulator's.
 func pointAt(t *testing.T, s *sim.Server) {
 	o := s.Options()
@@ -131,15 +143,10 @@ func TestTailUnderEveryFaultPrintsEachDeliveredEventOnce(t *testing.T) {
 	dir := isolate(t)
 	var mu sync.Mutex
 	delivered := map[string]int{}
-	s, err := sim.Start(sim.Options{Seed: 42, Rate: 300, TokenTTL: 3 * time.Second, HeartbeatTimeout: 5 * time.Second,
+	s := simFor(t, sim.Options{Seed: 42, Rate: 300, TokenTTL: 3 * time.Second, HeartbeatTimeout: 5 * time.Second,
 		Faults: sim.Faults{DropEvery: 200, EvictEvery: 1500 * time.Millisecond, SilenceEvery: 2300 * time.Millisecond,
 			MalformedEvery: 41, OversizeEvery: 300, DuplicateEvery: 29},
 		OnDeliver: func(raw []byte) { mu.Lock(); delivered[string(raw)]++; mu.Unlock() }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	pointAt(t, s)
 	c := start(t, dir, "tail", "--json", "--heartbeat", "150ms", "--backoff-scale", "0.01")
 
 	t.Cleanup(func() {
@@ -210,12 +217,7 @@ func TestTailUnderEveryFaultPrintsEachDeliveredEventOnce(t *testing.T) {
 
 func TestRejectedCredentialsExitTwo(t *testing.T) {
 	dir := isolate(t)
-	s, err := sim.Start(sim.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	pointAt(t, s)
+	simFor(t, sim.Options{Seed: 1})
 	t.Setenv("ZOOM_CLIENT_SECRET", "not-the-secret-4711")
 	code, _, errOut := runOnce(t, dir, "tail")
 	if code != 2 {
@@ -289,12 +291,7 @@ func TestImportOfAPrettyPrintedDocumentFails(t *testing.T) {
 // monitor and history say what to use instead, before connecting to anything.
 func TestFullScreenCommandsNeedATerminal(t *testing.T) {
 	dir := isolate(t)
-	s, err := sim.Start(sim.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	pointAt(t, s)
+	s := simFor(t, sim.Options{Seed: 1})
 	for cmd, want := range map[string]string{
 		"":        "the monitor needs a terminal, and its output is not one: `zoomwatch tail` prints events",
 		"history": "history needs a terminal, and its output is not one: `zoomwatch export`",
