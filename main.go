@@ -337,6 +337,10 @@ func startupErr(err error) error {
 	if errors.As(err, &rej) {
 		return usageErr(fmt.Errorf("%w\nCheck ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET against your Server-to-Server OAuth app's App Credentials, and that the app is activated", err))
 	}
+	var sub *feed.SubscriptionError
+	if errors.As(err, &sub) {
+		return usageErr(fmt.Errorf("%w\nCheck ZOOM_WS_URL (or subscription_id): it is the Endpoint URL of the app's WebSocket event subscription, wss://ws.zoom.us/ws?subscriptionId=…", err))
+	}
 	if err == nil || errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -231,6 +231,18 @@ func TestRejectedCredentialsExitTwo(t *testing.T) {
 	}
 }
 
+// TestUnknownSubscriptionExitsTwo: a WebSocket URL naming a subscription Zoom does not know
+// is a configuration error at start-up, not a reason to retry for ever.
+func TestUnknownSubscriptionExitsTwo(t *testing.T) {
+	dir := isolate(t)
+	s := simFor(t, sim.Options{Seed: 1})
+	t.Setenv("ZOOM_WS_URL", strings.Replace(s.WSURL(), "subscriptionId=", "subscriptionId=not", 1))
+	code, _, errOut := runOnce(t, dir, "tail")
+	if code != 2 || !strings.Contains(errOut, "Zoom refused the subscription: Invalid subscriptionId") || !strings.Contains(errOut, "Check ZOOM_WS_URL") {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, errOut)
+	}
+}
+
 func TestMissingSettingsExitTwoNamingThem(t *testing.T) {
 	dir := isolate(t)
 	t.Setenv("ZOOM_ACCOUNT_ID", "abc")

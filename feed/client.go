@@ -129,20 +129,29 @@ type linkEnd struct {
 	quiet   time.Duration // how long nothing had arrived, when the link ended by silence
 }
 
+// SubscriptionError says Zoom refused the WebSocket URL's subscription (build_connection
+// failed naming it): the URL is wrong, or the subscription was deleted.
+type SubscriptionError struct{ Content string }
+
+func (e *SubscriptionError) Error() string {
+	return "Zoom refused the subscription: " + e.Content
+}
+
 type endKind int
 
 const (
 	endFailed   endKind = iota // back off (Min…Max) and try again
 	endReplaced                // Zoom closed a live link cleanly: another consumer took over
-	endRejected                // the token endpoint refused the credentials
+	endRejected                // the token endpoint refused the credentials, or Zoom the subscription
 	endStopped                 // ctx was cancelled
 )
 
 // Run connects and reconnects until ctx is cancelled, sending every event, anomaly and
 // transition on out in arrival order. Sends block: the caller must drain out until Run
 // returns. Run returns nil once stopped (the close frame sent and a final "stopped"
-// transition emitted), or the token source's *auth.RejectedError, after an "auth-failed"
-// transition, if the credentials are refused before any link of this Run went live.
+// transition emitted), or the token source's *auth.RejectedError (or a *SubscriptionError),
+// after an "auth-failed" transition, if the credentials (or the subscription) are refused
+// before any link of this Run went live.
 func (c *Client) Run(ctx context.Context, out chan<- Item) error {
 	policy := retryPolicy{b: c.cfg.Backoff}
 	everLive := false
@@ -424,10 +433,16 @@ func (c *Client) read(ctx context.Context, l *link, out chan<- Item, attempt int
 	c.countFrame(now)
 	switch {
 	case !f.Success:
-		// Zoom's refusals are all about the token ("token is empty", "Invalid Token",
+		content := describeContent(f.Content)
+		reason := "build_connection failed: " + content
+		if strings.Contains(strings.ToLower(content), "subscription") {
+			// The subscription in the URL is not one Zoom knows: no retry fixes that.
+			return linkEnd{kind: endRejected, reason: reason, err: &SubscriptionError{Content: content}}
+		}
+		// Zoom's other refusals are all about the token ("token is empty", "Invalid Token",
 		// "Token is invalid"), worded differently over time: always fetch a new one.
 		c.cfg.Tokens.Invalidate()
-		return linkEnd{reason: "build_connection failed: " + describeContent(f.Content)}
+		return linkEnd{reason: reason}
 	case ctx.Err() != nil:
 		return linkEnd{kind: endStopped}
 	}

@@ -464,6 +464,42 @@ func TestTokenURL(t *testing.T) {
 	}
 }
 
+// TestRefusedSubscription: a subscription refused before any link went live ends Run with a
+// SubscriptionError (a wrong URL); refused after, it is retried slowly, as auth-failed.
+func TestRefusedSubscription(t *testing.T) {
+	refuse := `{"module":"build_connection","success":false,"content":"Invalid subscriptionId","header":{}}`
+	z := newFakeZoom(t, func(c *zconn) { c.send(refuse); c.closeCleanly() })
+	r := startClient(t, Config{URL: z.url(), Tokens: &fakeTokens{}})
+	r.state(StateConnecting)
+	if tr := r.state(StateAuthFailed); tr.Reason != "build_connection failed: Invalid subscriptionId" {
+		t.Errorf("auth-failed %+v", tr)
+	}
+	if _, ok := <-r.out; ok {
+		t.Fatal("items after the final auth-failed")
+	}
+	var se *SubscriptionError
+	if err := <-r.done; !errors.As(err, &se) {
+		t.Errorf("Run = %v, want a SubscriptionError", err)
+	}
+
+	z = newFakeZoom(t, func(c *zconn) {
+		if c.n == 1 {
+			c.buildOK()
+			c.drop()
+			return
+		}
+		c.send(refuse)
+		c.closeCleanly()
+	})
+	r = startClient(t, Config{URL: z.url(), Tokens: &fakeTokens{}})
+	r.state(StateConnecting)
+	r.state(StateLive)
+	r.state(StateBackoff)
+	r.state(StateConnecting)
+	tr := r.state(StateAuthFailed)
+	checkWait(t, tr, testBackoff.AuthFailed)
+}
+
 func TestBuildConnectionRefusedFetchesNewToken(t *testing.T) {
 	z := newFakeZoom(t, func(c *zconn) {
 		if c.n == 1 {
