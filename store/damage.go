@@ -3,7 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
+	"hash/fnv"
 	"os"
 	"runtime/debug"
 
@@ -42,7 +42,9 @@ func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
 }
 
 // checkLength refuses a file shorter than its newest meta page says it is: bbolt would
-// fault on the first read past the end (a truncated copy, a full disk during a copy).
+// fault on the first read past the end (a truncated copy, a full disk during a copy). It
+// runs before bbolt opens the file, so another process may be writing a meta page: only
+// meta pages whose checksum holds count.
 func checkLength(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -53,28 +55,28 @@ func checkLength(path string) error {
 	if err != nil || fi.Size() == 0 {
 		return nil
 	}
-	// Meta pages 0 and 1: a 16-byte page header, then magic, version, page size (4 bytes
-	// each), flags (4), root bucket (16), freelist (8), pgid (8), txid (8). bbolt uses
-	// the one with the higher txid.
-	var hdr [72]byte
+	// Meta pages 0 and 1: a 16-byte page header, then magic, version, page size, flags (4
+	// bytes each), root bucket (16), freelist (8), pgid (8), txid (8) and the FNV-64a
+	// checksum of all that (8). bbolt uses the valid one with the higher txid.
+	var m [88]byte
 	var pageSize, pages, txid uint64
 	for i := range 2 {
-		at := int64(i) * int64(pageSize)
 		if i == 1 && pageSize == 0 {
 			break
 		}
-		if _, err := f.ReadAt(hdr[:], at); err != nil && err != io.EOF {
+		if _, err := f.ReadAt(m[:], int64(i)*int64(pageSize)); err != nil {
 			return nil
 		}
-		if binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
+		h := fnv.New64a()
+		h.Write(m[16:80])
+		if binary.LittleEndian.Uint32(m[16:20]) != 0xED0CDAED || h.Sum64() != binary.LittleEndian.Uint64(m[80:88]) {
 			continue
 		}
-		ps := uint64(binary.LittleEndian.Uint32(hdr[24:28]))
 		if i == 0 {
-			pageSize = ps
+			pageSize = uint64(binary.LittleEndian.Uint32(m[24:28]))
 		}
-		if tx := binary.LittleEndian.Uint64(hdr[64:72]); tx >= txid {
-			txid, pages = tx, binary.LittleEndian.Uint64(hdr[56:64])
+		if tx := binary.LittleEndian.Uint64(m[64:72]); tx >= txid {
+			txid, pages = tx, binary.LittleEndian.Uint64(m[56:64])
 		}
 	}
 	if pageSize == 0 || pages == 0 {
