@@ -76,16 +76,22 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 		add(9, "frames", joinSegments([]segment{{numfmt.Thousands(s.Frames), 1}, {numfmt.Thousands(s.Events) + " events since start", 0},
 			{"last frame " + ago(now, s.LastFrame), 2}}, " · ", text))
 	}
-	spark := max(text-8, 4)
-	vals := m.data.rates.last(now, spark+1)
 	// The current minute is still filling: the line shows complete minutes, the figure the
-	// last complete one.
-	full := vals[:len(vals)-1]
+	// last complete one, or what the current one has so far while that was empty (a fresh
+	// start would otherwise say 0 for a minute).
+	vals := m.data.rates.last(now, rateMinutes)
+	figure := numfmt.Thousands(vals[len(vals)-2])
+	if cur := vals[len(vals)-1]; vals[len(vals)-2] == 0 && cur > 0 {
+		figure = numfmt.Thousands(cur) + " so far"
+	}
+	// Room for a 7-cell figure, so that the line does not shift as the number changes.
+	spark := min(max(text-max(width(figure), 7)-1, 4), len(vals)-1)
+	full := vals[len(vals)-1-spark : len(vals)-1]
 	label := "events/min"
 	if narrow {
 		label = "ev/min"
 	}
-	add(5, label, st.Spark.Render(sparkline(full))+" "+numfmt.Thousands(full[len(full)-1]))
+	add(5, label, st.Spark.Render(sparkline(full))+" "+figure)
 
 	gapLines := m.gapLines(text)
 	add(3, "gaps", trunc(gapLines[0], text))

@@ -807,3 +807,14 @@ func TestConnectionPaneLeavesSSHLoginsToHistory(t *testing.T) {
 		t.Errorf("the screen changed with SSH logins only:\nbefore\n%s\nafter\n%s", before, after)
 	}
 }
+
+// TestEventsPerMinuteOnAFreshStart: before a complete minute with events, the figure is the
+// current minute's count so far, not 0.
+func TestEventsPerMinuteOnAFreshStart(t *testing.T) {
+	m := meetings[0]
+	f := newFixtureOf(t, ModeLive, 160, 45, []feed.Item{
+		joinItem(m, 1, fixedNow.Add(-15*time.Second)), joinItem(m, 2, fixedNow.Add(-10*time.Second)), joinItem(m, 3, fixedNow.Add(-5*time.Second))})
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, " 3 so far") {
+		t.Errorf("no '3 so far' on the events/min line:\n%s", s)
+	}
+}
