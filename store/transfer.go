@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"zoomwatch/feed"
@@ -221,5 +222,15 @@ func CSVRow(r *Record) []string {
 		id, uuid = string(o.ID), o.UUID
 	}
 	return []string{strconv.FormatUint(r.Seq, 10), r.Received.UTC().Format("2006-01-02T15:04:05.000000Z"), ts,
-		ev.Type, id, uuid, o.Topic, who, email, detail, r.Source.String()}
+		ev.Type, id, uuid, inert(o.Topic), inert(who), inert(email), inert(detail), r.Source.String()}
+}
+
+// inert keeps text that anyone in a meeting can choose (a topic, a display name) from being
+// run as a formula by the spreadsheet the CSV is opened in: a leading =, +, -, @, tab or CR
+// gets a ' before it, as OWASP advises. The JSON lines export is the exact one.
+func inert(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -169,3 +169,24 @@ func TestImportCountsOnlyWhatIsStored(t *testing.T) {
 		t.Errorf("report says %d added, the store holds %d events; want 0 and 500", rep.Added, s.Health().Counts.Events)
 	}
 }
+
+// TestCSVCellsAreNeverFormulas: a display name chosen to run in a spreadsheet is exported as
+// text.
+func TestCSVCellsAreNeverFormulas(t *testing.T) {
+	s := openTest(t, Options{})
+	submit(t, s, item(t, joinRaw("m1", `=HYPERLINK(\"http://x\",\"y\")`, t0.UnixMilli())), item(t, joinRaw("m2", "-Ada", t0.UnixMilli()+1)),
+		item(t, joinRaw("m3", "Grace", t0.UnixMilli()+2)))
+	var out bytes.Buffer
+	if _, err := s.Export(context.Background(), &out, "csv", Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	for i, want := range []string{`'=HYPERLINK("http://x","y")`, "'-Ada", "Grace"} {
+		if got := rows[i+1][7]; got != want {
+			t.Errorf("participant %q, want %q", got, want)
+		}
+	}
+}

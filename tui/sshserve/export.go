@@ -28,7 +28,7 @@ type ExportFlags struct {
 
 // AddFlags registers export's flags on fs.
 func (e *ExportFlags) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&e.format, "format", "jsonl", "jsonl or csv")
+	fs.StringVar(&e.format, "format", "jsonl", "jsonl (each event exactly as delivered) or csv (for spreadsheets: text that would run as a formula starts with ')")
 	fs.StringSliceVar(&e.types, "type", nil, "event types or globs, e.g. meeting.* (repeatable, comma-separated)")
 	fs.StringVar(&e.meeting, "meeting", "", "a meeting number or uuid")
 	fs.StringVar(&e.participant, "participant", "", "participant name, email or id")
