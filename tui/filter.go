@@ -118,6 +118,9 @@ func ParseWhen(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, errors.New("empty time")
 	}
+	if d, ok := strings.CutSuffix(s, " ago"); ok { // "2h ago", as the jump prompt says
+		s = strings.TrimSpace(d)
+	}
 	if d, ok := parseAgo(s); ok {
 		return now.Add(-d), nil
 	}

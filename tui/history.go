@@ -406,12 +406,15 @@ func (p *historyPage) apply(m *Model, msg histMsg) tea.Cmd {
 				events++
 			}
 		}
+		// Rows after a window that already reached the newest arrived since; otherwise
+		// they are older history coming into view (after a jump, say).
+		arrived := p.atNewest
 		p.rows = append(p.rows, msg.rows...)
 		p.covHi, p.atNewest = msg.covHi, msg.atNewest
 		p.noteLogSeqs(msg.rows)
 		if p.follow {
 			p.cursor = len(p.rows) - 1
-		} else {
+		} else if arrived {
 			p.unseen += events
 		}
 		if len(p.rows) > p.maxRows(m) {
@@ -771,7 +774,9 @@ func (p *historyPage) view(m *Model, w, h int) string {
 	case p.follow:
 		info = st.OK.Render("● newest")
 	case p.unseen > 0:
-		info = st.Warn.Render("▼ " + numfmt.Thousands(p.unseen) + " newer · " + firstKey(m.keys.Bottom) + " newest")
+		info = st.Warn.Render("▼ " + numfmt.Thousands(p.unseen) + " new · " + firstKey(m.keys.Bottom) + " newest")
+	case !p.atNewest:
+		info = st.Dim.Render("▼ " + firstKey(m.keys.Bottom) + " newest")
 	}
 	foot := ""
 	if r := p.selected(); r != nil {

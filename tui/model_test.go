@@ -735,6 +735,10 @@ func TestEndedMeetingPageStopsTheClock(t *testing.T) {
 	if !strings.Contains(screen, want) || !strings.Contains(screen, "no longer active") {
 		t.Errorf("the ended meeting's page lacks %q:\n%s", want, screen)
 	}
+	// Linus joined a minute before now, 30 s before the end: he stayed 30 s, not a minute.
+	if !strings.Contains(screen, "Present when it ended (1)") || !regexp.MustCompile(`Linus Torvalds .* 30s`).MatchString(screen) {
+		t.Errorf("the ended meeting's participants are not as at its end:\n%s", screen)
+	}
 }
 
 // TestEnterOpensTheHighlightedRowAtOnce: the first row is highlighted from the start, even
@@ -816,5 +820,44 @@ func TestEventsPerMinuteOnAFreshStart(t *testing.T) {
 		joinItem(m, 1, fixedNow.Add(-15*time.Second)), joinItem(m, 2, fixedNow.Add(-10*time.Second)), joinItem(m, 3, fixedNow.Add(-5*time.Second))})
 	if s := ansi.Strip(f.screen()); !strings.Contains(s, " 3 so far") {
 		t.Errorf("no '3 so far' on the events/min line:\n%s", s)
+	}
+}
+
+// TestHistoryAfterAJumpCountsNoNewArrivals: rows that come into view below a jump are
+// history, not events that arrived: no "N new" count, only the way to the newest.
+func TestHistoryAfterAJumpCountsNoNewArrivals(t *testing.T) {
+	f := newFixture(t, ModeHistory, 100, 20)
+	f.key("t")
+	f.typeText("13:30")
+	f.key("enter")
+	for range 8 {
+		f.key("pgdown")
+	}
+	s := ansi.Strip(f.screen())
+	if strings.Contains(s, " new · ") || !strings.Contains(s, "▼ G newest") {
+		t.Errorf("after a jump and paging down:\n%s", s)
+	}
+}
+
+// TestUncertainOutranksRecordingInTheMeetingsPane: a recording meeting carried across a gap
+// shows ? (it may have ended), not the recording dot.
+func TestUncertainOutranksRecordingInTheMeetingsPane(t *testing.T) {
+	m := meetings[1]
+	start := fixedNow.Add(-5 * time.Minute)
+	raw, _ := json.Marshal(map[string]any{"event": "recording.started", "event_ts": start.Add(time.Second).UnixMilli(), "payload": map[string]any{
+		"account_id": "AAAAAABBBB", "object": map[string]any{"id": m.id, "uuid": "u" + m.id + "==", "host_id": "host-" + m.id, "topic": m.topic, "type": 2,
+			"start_time": start.UTC().Format(time.RFC3339), "recording_file": map[string]any{"recording_start": start.UTC().Format(time.RFC3339)}}}})
+	rec, err := feed.DecodeEvent(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := func(s feed.State, at time.Time) feed.Item {
+		return feed.Item{Received: at, Transition: &feed.Transition{State: s, At: at}}
+	}
+	f := newFixtureOf(t, ModeLive, 160, 45, []feed.Item{tr(feed.StateLive, start.Add(-time.Second)), joinItem(m, 1, start),
+		{Event: rec, Received: start.Add(time.Second)}, tr(feed.StateBackoff, start.Add(time.Minute)), tr(feed.StateLive, start.Add(2*time.Minute))})
+	s := ansi.Strip(f.screen())
+	if !regexp.MustCompile(`│\? ` + regexp.QuoteMeta(m.topic)).MatchString(s) {
+		t.Errorf("the recording meeting across a gap is not marked ?:\n%s", s)
 	}
 }

@@ -211,7 +211,12 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 	if mt.Uncertain != "" {
 		lines = append(lines, " "+st.Warn.Render("? may be incomplete: "+clean(mt.Uncertain)))
 	}
-	lines = append(lines, "", " "+st.Bold.Render(fmt.Sprintf("Participants (%d)", len(mt.Participants))))
+	// After the end, who was still there then, for how long until it.
+	until, people := now, "Participants"
+	if !active && !p.ended.IsZero() {
+		until, people = p.ended, "Present when it ended"
+	}
+	lines = append(lines, "", " "+st.Bold.Render(fmt.Sprintf("%s (%d)", people, len(mt.Participants))))
 	cols := []column{{min: 10, max: 40, weight: 3}, {min: 10, max: 40, weight: 2, drop: 2}, {min: 8, max: 8}, {min: 6, max: 6, right: true}, {min: 7, max: 10, drop: 3}}
 	widths := colWidths(cols, inner-2)
 	lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "Name"}, cell{text: "Email"}, cell{text: "Joined"}, cell{text: "For"}, cell{text: "Rejoins"})))
@@ -225,7 +230,7 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 			rejoins = fmt.Sprint(pp.Rejoins)
 		}
 		lines = append(lines, "  "+row(cols, widths, cell{text: name}, cell{text: clean(pp.Email)},
-			cell{text: clock(pp.Joined, now)}, cell{text: human(now.Sub(pp.Joined))}, cell{text: rejoins}))
+			cell{text: clock(pp.Joined, now)}, cell{text: human(until.Sub(pp.Joined))}, cell{text: rejoins}))
 	}
 	lines = append(lines, "", " "+st.Bold.Render("Timeline")+st.Dim.Render(" · newest first"))
 	for _, e := range timeline(mt.Sessions) {

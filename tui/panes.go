@@ -38,12 +38,12 @@ func (d *dashboard) meetingsPane(m *Model, r rect, focused bool) string {
 	for i := s.offset; i < len(list) && i < s.offset+rows; i++ {
 		mt := list[i]
 		mark := cell{text: " "}
-		switch {
-		case mt.Recording:
-			mark = cell{text: "●", style: &st.Rec}
+		switch { // not knowing whether it still runs matters more than its recording
 		case mt.Uncertain != "":
 			mark = cell{text: "?", style: &st.Warn}
 			uncertain = true
+		case mt.Recording:
+			mark = cell{text: "●", style: &st.Rec}
 		}
 		host := cell{text: clean(mt.HostName)}
 		if mt.HostName == "" {

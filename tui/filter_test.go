@@ -1,0 +1,36 @@
+package tui
+
+import (
+	"testing"
+	"time"
+)
+
+// TestParseWhen: every form the jump prompt, history's filters and export's --since and
+// --until promise.
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2026, 11, 22, 14, 3, 20, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"2h":                   now.Add(-2 * time.Hour),
+		"2h ago":               now.Add(-2 * time.Hour), // as the jump prompt shows it
+		"1h30m":                now.Add(-90 * time.Minute),
+		"1.5h":                 now.Add(-90 * time.Minute),
+		"1.5d":                 now.Add(-36 * time.Hour),
+		"1w":                   now.Add(-7 * 24 * time.Hour),
+		"90s ago":              now.Add(-90 * time.Second),
+		"14:03":                time.Date(2026, 11, 22, 14, 3, 0, 0, time.UTC),
+		"14:05":                time.Date(2026, 11, 21, 14, 5, 0, 0, time.UTC), // not in the future
+		"2026-11-20":           time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC),
+		"2026-11-20 09:30":     time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC),
+		"2026-11-20T09:30:05Z": time.Date(2026, 11, 20, 9, 30, 5, 0, time.UTC),
+	} {
+		got, err := ParseWhen(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("%q: %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "ago", "yesterday", "-2h", "2x"} {
+		if _, err := ParseWhen(bad, now); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
