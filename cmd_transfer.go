@@ -141,7 +141,9 @@ func (a *app) importFile(ctx context.Context, st *store.Store, name string) (sto
 	if rep.Rejected > len(rep.Errors) {
 		fmt.Fprintf(a.stderr, "  … and %d more rejected lines\n", rep.Rejected-len(rep.Errors))
 	}
-	if rep.Dropped > 0 {
+	if lost := rep.Lines - rep.Rejected - rep.Added - rep.Duplicates; err != nil && lost > 0 {
+		fmt.Fprintf(a.stderr, "  %d events read from it were not stored: run the import again once the database takes writes (what was stored then counts as duplicates)\n", lost)
+	} else if rep.Dropped > 0 {
 		fmt.Fprintf(a.stderr, "  %d events could not be stored (the disk refused writes); run the import again\n", rep.Dropped)
 	}
 	if err == nil && rep.Lines > 0 && rep.Rejected == rep.Lines {

@@ -41,6 +41,14 @@ func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
 	return s.db.View(fn)
 }
 
+// update is db.Update for the writer: a damaged page fails the commit (the events wait in
+// memory and health says why) instead of ending the process. bbolt rolls the transaction
+// back as the panic passes.
+func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
+	defer recoverDamage(s.opts.Path, &err)()
+	return s.db.Update(fn)
+}
+
 // checkLength refuses a file shorter than its newest meta page says it is: bbolt would
 // fault on the first read past the end (a truncated copy, a full disk during a copy). It
 // runs before bbolt opens the file, so another process may be writing a meta page: only
@@ -57,8 +65,9 @@ func checkLength(path string) error {
 	}
 	// Meta pages 0 and 1: a 16-byte page header, then magic, version, page size, flags (4
 	// bytes each), root bucket (16), freelist (8), pgid (8), txid (8) and the FNV-64a
-	// checksum of all that (8). bbolt uses the valid one with the higher txid.
-	var m [88]byte
+	// checksum of all that (8), at bytes 16 to 80. bbolt uses the valid one with the higher
+	// txid.
+	var m [80]byte
 	var pageSize, pages, txid uint64
 	for i := range 2 {
 		if i == 1 && pageSize == 0 {
@@ -68,8 +77,8 @@ func checkLength(path string) error {
 			return nil
 		}
 		h := fnv.New64a()
-		h.Write(m[16:80])
-		if binary.LittleEndian.Uint32(m[16:20]) != 0xED0CDAED || h.Sum64() != binary.LittleEndian.Uint64(m[80:88]) {
+		h.Write(m[16:72])
+		if binary.LittleEndian.Uint32(m[16:20]) != 0xED0CDAED || h.Sum64() != binary.LittleEndian.Uint64(m[72:80]) {
 			continue
 		}
 		if i == 0 {

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -87,5 +89,61 @@ func TestDamagedFilesAreReportedNotCrashedOn(t *testing.T) {
 	}
 	if damaged < 3 {
 		t.Errorf("%d of %d damaged files were reported as damaged: the test no longer reaches bbolt's panics", damaged, len(damage))
+	}
+}
+
+// TestDamageMetWhileWritingIsReported: opening a truncated file to write (import, tail), and
+// a damaged index page met by a commit, give errors naming the damage: the process goes on
+// (the writer keeps the events and says why it cannot store them).
+func TestDamageMetWhileWritingIsReported(t *testing.T) {
+	t.Cleanup(func(d time.Duration) func() { return func() { giveUpAfter = d } }(giveUpAfter))
+	giveUpAfter = 300 * time.Millisecond
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	s, err := Open(Options{Path: good, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit(t, s, joins(t, 4000, 300)...)
+	var used int64
+	var dedupeRoot uint64
+	s.view(func(tx *bolt.Tx) error {
+		used, dedupeRoot = tx.Size(), uint64(tx.Bucket(bDedupe).Root())
+		return nil
+	})
+	s.Close()
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	short := filepath.Join(dir, "short.db")
+	os.WriteFile(short, data[:used/2], 0o600)
+	var de *DamagedError
+	if _, err := Open(Options{Path: short}); !errors.As(err, &de) || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("opening a truncated copy to write: %v, want a DamagedError saying it is truncated", err)
+	}
+
+	bad := filepath.Join(dir, "bad.db")
+	d := append([]byte(nil), data...)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := dedupeRoot * 4096; i < (dedupeRoot+1)*4096; i++ {
+		d[i] = byte(rng.Uint32())
+	}
+	os.WriteFile(bad, d, 0o600)
+	st, err := Open(Options{Path: bad, NoSync: true})
+	if err != nil {
+		if !errors.As(err, &de) {
+			t.Fatalf("open with a damaged dedupe index: %v", err)
+		}
+		return // found at open: fine too
+	}
+	defer st.Close()
+	for _, it := range joins(t, 4010, 300)[4000:] {
+		st.Submit(context.Background(), it)
+	}
+	err = st.FlushOrGiveUp(context.Background())
+	if !errors.As(err, new(*NotStoringError)) || !strings.Contains(err.Error(), "is damaged") {
+		t.Errorf("commits into a damaged dedupe index: %v, want the store to give up saying it is damaged", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // kernel's cache and mostly never read again. The pages stay cached; the next read of one
 // maps it again. The read transaction keeps bbolt from remapping the file meanwhile.
 func (s *Store) releaseMapping() {
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		if info := s.db.Info(); info != nil && info.Data != 0 && tx.Size() > 0 {
 			syscall.Syscall(syscall.SYS_MADVISE, info.Data, uintptr(tx.Size()), syscall.MADV_DONTNEED)
 		}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"zoomwatch/feed"
 )
@@ -25,7 +24,7 @@ func (w *writer) prune() {
 	s := w.s
 	now := s.now()
 	removed := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		c := newTxCtx(tx)
 		used := tx.Size() - int64(s.db.Stats().FreeAlloc)
 		cur := c.events.Cursor()
@@ -155,11 +154,8 @@ func Compact(path string, lockWait time.Duration) (before, after int64, err erro
 		return 0, 0, err
 	}
 	before = fi.Size()
-	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType})
+	src, err := openBolt(path, &bolt.Options{Timeout: lockWait, FreelistType: bolt.FreelistMapType})
 	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return 0, 0, &LockedError{Path: path, Owner: readOwner(path)}
-		}
 		return 0, 0, err
 	}
 	defer src.Close()

@@ -202,7 +202,7 @@ func Open(opts Options) (*Store, error) {
 	} else if _, err := os.Stat(opts.Path); err != nil {
 		return nil, fmt.Errorf("no database at %s yet (it is created by the monitor, tail or import): %w", opts.Path, err)
 	}
-	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{
+	db, err := openBolt(opts.Path, &bolt.Options{
 		Timeout:         opts.LockWait,
 		ReadOnly:        opts.ReadOnly,
 		FreelistType:    bolt.FreelistMapType, // pruning fragments the freelist; the map copes
@@ -210,12 +210,6 @@ func Open(opts Options) (*Store, error) {
 		NoSync:          opts.NoSync,
 	})
 	if err != nil {
-		switch {
-		case errors.Is(err, berrors.ErrTimeout):
-			return nil, &LockedError{Path: opts.Path, Owner: readOwner(opts.Path)}
-		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-			return nil, &FormatError{opts.Path, "not a zoomwatch database (" + err.Error() + "); it was not modified"}
-		}
 		return nil, err
 	}
 	s := &Store{db: db, opts: opts, log: opts.Logger, now: opts.Now, subs: map[*Subscription]struct{}{}}
@@ -230,6 +224,24 @@ func Open(opts Options) (*Store, error) {
 		go s.w.run()
 	}
 	return s, nil
+}
+
+// openBolt opens path with bbolt, naming what went wrong: another process holding it, a file
+// that is not (or no longer) a database. bbolt reads the meta and freelist pages as it
+// opens, and faults on a damaged file.
+func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
+	defer recoverDamage(path, &err)()
+	db, err = bolt.Open(path, 0o600, o)
+	switch {
+	case err == nil:
+	case errors.Is(err, berrors.ErrTimeout):
+		err = &LockedError{Path: path, Owner: readOwner(path)}
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+		err = &FormatError{path, "not a zoomwatch database (" + err.Error() + "); it was not modified"}
+	case strings.HasPrefix(err.Error(), "file size too small"):
+		err = &DamagedError{Path: path, Detail: "too short to be a database: " + err.Error()}
+	}
+	return db, err
 }
 
 // sniff refuses files that are not bbolt databases before bbolt touches them.

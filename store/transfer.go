@@ -79,7 +79,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, name string, progress f
 			if rep.Lines%1024 == 0 {
 				if serr := s.notStoring(); serr != nil {
 					rep.fill(tally)
-					return rep, fmt.Errorf("%s: stopped at line %d: %w", name, lineNo, serr)
+					return rep, fmt.Errorf("stopped at line %d: %w", lineNo, serr) // the caller names the file
 				}
 			}
 		}
@@ -101,7 +101,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, name string, progress f
 			}
 			s.FlushOrGiveUp(ctx)
 			rep.fill(tally)
-			return rep, fmt.Errorf("%s: line %d: %w", name, lineNo, err)
+			return rep, fmt.Errorf("line %d: %w", lineNo, err)
 		}
 	}
 	err := s.FlushOrGiveUp(ctx)

@@ -182,7 +182,7 @@ func newWriter(s *Store) *writer {
 		uuidsSeen: map[string]struct{}{},
 	}
 	w.health.Storing = true
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bMeta)
 		json.Unmarshal(meta.Get(kLink), &w.link)
 		json.Unmarshal(meta.Get(kCounts), &w.counts)
@@ -236,7 +236,7 @@ type NotStoringError struct {
 }
 
 func (e *NotStoringError) Error() string {
-	return fmt.Sprintf("the database has refused writes since %s (%s); %d events are still waiting in memory", e.Since.Format("15:04:05"), e.Err, e.Backlog)
+	return fmt.Sprintf("the database has refused writes since %s (%s); %d events are not stored", e.Since.Format("15:04:05"), e.Err, e.Backlog)
 }
 
 // giveUpAfter is how long a batch job waits for a refusing disk before it gives up.
@@ -309,7 +309,7 @@ func (s *Store) submit(ctx context.Context, in input) error {
 func (s *Store) Health() Health {
 	if s.w == nil {
 		var h Health
-		s.db.View(func(tx *bolt.Tx) error {
+		s.view(func(tx *bolt.Tx) error {
 			if meta := tx.Bucket(bMeta); meta != nil {
 				json.Unmarshal(meta.Get(kCounts), &h.Counts)
 			}
@@ -550,7 +550,7 @@ func (w *writer) commit(batch []input) error {
 	var flushes, prunes []chan struct{}
 	liveChanged, folded := false, false
 
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		s.liveMu.Lock()
 		defer s.liveMu.Unlock()
 		c := newTxCtx(tx)
@@ -667,7 +667,7 @@ func (w *writer) commit(batch []input) error {
 // events that were not stored.
 func (w *writer) reloadLive() {
 	s := w.s
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		st, err := loadLive(tx)
 		if err == nil {
 			s.liveMu.Lock()
@@ -1040,7 +1040,7 @@ func (w *writer) housekeep() {
 	now := w.s.now()
 	if w.link.Receiving && now.Sub(w.lastAliveSave) >= aliveEvery {
 		w.link.LastAlive = now
-		err := w.s.db.Update(w.saveMeta)
+		err := w.s.update(w.saveMeta)
 		if err == nil {
 			w.lastAliveSave = now
 		}
@@ -1062,7 +1062,7 @@ func (w *writer) housekeep() {
 // the writer is idle, a better time for that than a busy commit.
 func (w *writer) expireLive(now time.Time) {
 	s := w.s
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		s.liveMu.Lock()
 		defer s.liveMu.Unlock()
 		if s.state.Expire(now) {
