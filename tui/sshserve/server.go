@@ -41,7 +41,8 @@ const (
 const handshakeTimeout = 30 * time.Second
 
 // keyCheckEvery is how often an open session's key is checked against the authorized keys
-// file, so that removing a key ends its sessions too, not only its next logins.
+// file, so that removing a key ends its sessions too (at the second check that misses it),
+// not only its next logins.
 var keyCheckEvery = 2 * time.Second // a test shortens it
 
 // closeGrace is how long a session the server ended may take to finish (a monitor restores
@@ -359,16 +360,21 @@ func (s *Server) guard(vs *session) {
 	t := time.NewTimer(min(vs.idle, vs.recheck))
 	defer t.Stop()
 	why := errIdle
+	// A key must be missing at two checks in a row: an editor rewriting the file in place
+	// leaves it empty or half written for a moment, which must not end everyone's session.
+	missing := false
 	for {
 		select {
 		case <-vs.ended:
 			return
 		case <-t.C:
 		}
-		if _, ok := s.keys.lookup(vs.pub); !ok {
+		_, ok := s.keys.lookup(vs.pub)
+		if !ok && missing {
 			why = errRevoked
 			break
 		}
+		missing = !ok
 		left := vs.idle - vs.idleFor()
 		if left <= 0 {
 			break
