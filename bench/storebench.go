@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"zoomwatch/feed"
@@ -321,6 +322,8 @@ func (r *runner) pages(path string) ([]PageFigure, int64, int64, error) {
 	if err := readAll(path); err != nil {
 		return nil, 0, 0, err
 	}
+	// Nor the writeback of the half a gigabyte the steps before wrote and fsynced.
+	syscall.Sync()
 	st, err := store.Open(store.Options{Path: path, ReadOnly: true})
 	if err != nil {
 		return nil, 0, 0, err
