@@ -15,23 +15,32 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// TestDamagedFilesAreReportedNotCrashedOn: a database with garbage in its pages, or cut
-// short, gives an error naming it, never a panic or a fault; compact leaves nothing behind.
-func TestDamagedFilesAreReportedNotCrashedOn(t *testing.T) {
-	dir := t.TempDir()
+// healthyFile builds a store of 4,000 events in dir and returns its bytes, the bytes its
+// pages use (the file is longer: bbolt grows it ahead) and the dedupe index's root page.
+func healthyFile(t *testing.T, dir string) (data []byte, used int64, dedupeRoot uint64) {
+	t.Helper()
 	good := filepath.Join(dir, "good.db")
 	s, err := Open(Options{Path: good, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	submit(t, s, joins(t, 4000, 300)...)
-	var used int64 // the pages in use: the file is longer (bbolt grows it ahead)
-	s.view(func(tx *bolt.Tx) error { used = tx.Size(); return nil })
+	s.view(func(tx *bolt.Tx) error {
+		used, dedupeRoot = tx.Size(), uint64(tx.Bucket(bDedupe).Root())
+		return nil
+	})
 	s.Close()
-	data, err := os.ReadFile(good)
-	if err != nil {
+	if data, err = os.ReadFile(good); err != nil {
 		t.Fatal(err)
 	}
+	return data, used, dedupeRoot
+}
+
+// TestDamagedFilesAreReportedNotCrashedOn: a database with garbage in its pages, or cut
+// short, gives an error naming it, never a panic or a fault; compact leaves nothing behind.
+func TestDamagedFilesAreReportedNotCrashedOn(t *testing.T) {
+	dir := t.TempDir()
+	data, used, _ := healthyFile(t, dir)
 	rng := rand.New(rand.NewPCG(1, 2))
 	damage := map[string][]byte{}
 	for _, at := range []float64{0.3, 0.5, 0.7, 0.9} {
@@ -99,23 +108,7 @@ func TestDamageMetWhileWritingIsReported(t *testing.T) {
 	t.Cleanup(func(d time.Duration) func() { return func() { giveUpAfter = d } }(giveUpAfter))
 	giveUpAfter = 300 * time.Millisecond
 	dir := t.TempDir()
-	good := filepath.Join(dir, "good.db")
-	s, err := Open(Options{Path: good, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	submit(t, s, joins(t, 4000, 300)...)
-	var used int64
-	var dedupeRoot uint64
-	s.view(func(tx *bolt.Tx) error {
-		used, dedupeRoot = tx.Size(), uint64(tx.Bucket(bDedupe).Root())
-		return nil
-	})
-	s.Close()
-	data, err := os.ReadFile(good)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, used, dedupeRoot := healthyFile(t, dir)
 
 	short := filepath.Join(dir, "short.db")
 	os.WriteFile(short, data[:used/2], 0o600)
