@@ -57,7 +57,7 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	defer stopFeed(nil)
 	col := a.startCollector(feedCtx, st, z, wsURL)
 	var printErr error
-	print := func(n store.Notice) {
+	show := func(n store.Notice) {
 		if printErr != nil {
 			return
 		}
@@ -73,7 +73,7 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	for running := true; running; {
 		select {
 		case n := <-sub.C:
-			print(n)
+			show(n)
 		case <-health.C:
 			p.health(st.Health())
 		case runErr = <-col.done:
@@ -88,7 +88,7 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	for drained := false; !drained; {
 		select {
 		case n := <-sub.C:
-			print(n)
+			show(n)
 		default:
 			drained = true
 		}
