@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"zoomwatch/config"
 	"zoomwatch/feed"
@@ -206,11 +209,17 @@ func (a *app) simCmd() *cobra.Command {
 			if err := checkRate(opts.Rate); err != nil {
 				return err
 			}
-			f := opts.Faults
-			if f.DropEvery < 0 || f.MalformedEvery < 0 || f.OversizeEvery < 0 || f.DuplicateEvery < 0 || f.EvictEvery < 0 || f.SilenceEvery < 0 {
-				return usageErr(errors.New("fault intervals cannot be negative (0 turns a fault off)"))
+			var negative []string
+			cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+				if (strings.HasSuffix(fl.Name, "-every") || fl.Name == "token-ttl" || fl.Name == "heartbeat-timeout") && strings.HasPrefix(fl.Value.String(), "-") {
+					negative = append(negative, "--"+fl.Name)
+				}
+			})
+			if len(negative) > 0 {
+				return usageErr(fmt.Errorf("%s cannot be negative", strings.Join(negative, ", ")))
 			}
-			if _, _, err := net.SplitHostPort(listen); err != nil {
+			_, port, err := net.SplitHostPort(listen)
+			if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
 				return usageErr(fmt.Errorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:9000 (port 0 picks a free one)", listen))
 			}
 			opts.Logger = a.log

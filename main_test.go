@@ -343,8 +343,9 @@ func TestBadKeyRemapsFailEveryCommand(t *testing.T) {
 // TestSimulatorFlagsAreChecked: the simulator's flags are usage errors when out of range.
 func TestSimulatorFlagsAreChecked(t *testing.T) {
 	dir := isolate(t)
-	for _, args := range [][]string{{"sim", "--rate", "0"}, {"sim", "--rate", "1e9"}, {"sim", "--drop-every", "-3"}, {"sim", "--listen", "bogus"}, {"demo", "--rate", "-1"}} {
-		if code, _, errOut := runOnce(t, dir, args...); code != 2 || !strings.HasPrefix(errOut, "zoomwatch: --") && !strings.Contains(errOut, "cannot be negative") {
+	for _, args := range [][]string{{"sim", "--rate", "0"}, {"sim", "--rate", "1e9"}, {"sim", "--drop-every", "-3"}, {"sim", "--token-ttl", "-1s"},
+		{"sim", "--listen", "bogus"}, {"sim", "--listen", "127.0.0.1:99999"}, {"demo", "--rate", "-1"}} {
+		if code, _, errOut := runOnce(t, dir, args...); code != 2 || !strings.HasPrefix(errOut, "zoomwatch: "+args[1]) {
 			t.Errorf("%q: exit %d, %q", args, code, errOut)
 		}
 	}
