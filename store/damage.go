@@ -49,20 +49,11 @@ func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 	return s.db.Update(fn)
 }
 
-// checkLength refuses a file shorter than its newest meta page says it is: bbolt would
-// fault on the first read past the end (a truncated copy, a full disk during a copy). It
-// runs before bbolt opens the file, so another process may be writing a meta page: only
-// meta pages whose checksum holds count.
-func checkLength(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil // reported by whoever opens it
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 {
-		return nil
-	}
+// checkLength refuses a file (f, of size bytes) shorter than its newest meta page says it
+// is: bbolt would fault on the first read past the end (a truncated copy, a full disk
+// during a copy). It runs before bbolt opens the file, so another process may be writing a
+// meta page: only meta pages whose checksum holds count.
+func checkLength(f *os.File, path string, size int64) error {
 	// Meta pages 0 and 1: a 16-byte page header, then magic, version, page size, flags (4
 	// bytes each), root bucket (16), freelist (8), pgid (8), txid (8) and the FNV-64a
 	// checksum of all that (8), at bytes 16 to 80. bbolt uses the valid one with the higher
@@ -91,8 +82,8 @@ func checkLength(path string) error {
 	if pageSize == 0 || pages == 0 {
 		return nil
 	}
-	if need := int64(pages * pageSize); fi.Size() < need {
-		return &DamagedError{Path: path, Detail: fmt.Sprintf("the file is %d bytes, its pages reach %d: truncated", fi.Size(), need)}
+	if need := int64(pages * pageSize); size < need {
+		return &DamagedError{Path: path, Detail: fmt.Sprintf("the file is %d bytes, its pages reach %d: truncated", size, need)}
 	}
 	return nil
 }

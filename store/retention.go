@@ -136,11 +136,8 @@ func Compact(path string, lockWait time.Duration) (before, after int64, err erro
 	if err := sniff(path); err != nil {
 		return 0, 0, err
 	}
-	if err := checkLength(path); err != nil {
-		return 0, 0, err
-	}
 	tmp := path + ".compact.tmp"
-	defer func() {
+	defer func() { // every failure, a damaged page's panic included, leaves no temporary file
 		if err != nil {
 			os.Remove(tmp)
 		}
@@ -169,22 +166,18 @@ func Compact(path string, lockWait time.Duration) (before, after int64, err erro
 	}
 	if err := bolt.Compact(dst, src, 64<<20); err != nil {
 		dst.Close()
-		os.Remove(tmp)
 		return 0, 0, fmt.Errorf("compact: %w", err)
 	}
 	if err := dst.Sync(); err != nil {
 		dst.Close()
-		os.Remove(tmp)
 		return 0, 0, err
 	}
 	if err := dst.Close(); err != nil {
-		os.Remove(tmp)
 		return 0, 0, err
 	}
 	// Replace while still holding the source's lock, so that no one opens the old file
 	// in between.
 	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
 		return 0, 0, err
 	}
 	syncDir(filepath.Dir(path))

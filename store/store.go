@@ -192,9 +192,6 @@ func Open(opts Options) (*Store, error) {
 	if err := sniff(opts.Path); err != nil {
 		return nil, err
 	}
-	if err := checkLength(opts.Path); err != nil {
-		return nil, err
-	}
 	if !opts.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 			return nil, err
@@ -244,14 +241,19 @@ func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
 	return db, err
 }
 
-// sniff refuses files that are not bbolt databases before bbolt touches them.
+// sniff refuses files that are not bbolt databases, or are cut short (checkLength), before
+// bbolt touches them.
 func sniff(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil // missing: created on open (or reported by the read-only check)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil // reported by whoever opens it
+	}
+	if fi.IsDir() {
 		return &FormatError{path, "a directory, not a database file (--db takes the file's path, e.g. " + filepath.Join(path, "events.db") + ")"}
 	}
 	var hdr [20]byte
@@ -263,7 +265,7 @@ func sniff(path string) error {
 	if err != nil || binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
 		return &FormatError{path, "not a zoomwatch database (not a bbolt file); it was not modified"}
 	}
-	return nil
+	return checkLength(f, path, fi.Size())
 }
 
 func (s *Store) init() (err error) {
