@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 )
 
 // valuesContain reports whether a value of the JSON object raw (a string, unescaped, or a
@@ -40,11 +41,11 @@ func valuesContain(raw, lowerNeedle []byte) bool {
 				return true
 			}
 			i = end
-		case isSpace(c) || c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ':':
+		case isSyntax(c):
 			i++
 		default: // a number, true, false or null
 			j := i
-			for j < len(raw) && !isSpace(raw[j]) && !bytes.ContainsRune([]byte("{}[],:\""), rune(raw[j])) {
+			for j < len(raw) && !isSyntax(raw[j]) && raw[j] != '"' {
 				j++
 			}
 			if bytes.Contains(lower[i:j], lowerNeedle) {
@@ -72,3 +73,6 @@ func stringEnd(raw []byte, i int) (end int, escaped bool) {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// isSyntax: white space or JSON punctuation, never part of a value.
+func isSyntax(c byte) bool { return isSpace(c) || strings.IndexByte("{}[],:", c) >= 0 }
