@@ -213,7 +213,7 @@ func (s *Store) Submit(ctx context.Context, it feed.Item) error {
 // own every minute, a chunk at a time between commits).
 func (s *Store) Prune(ctx context.Context) error {
 	done := make(chan struct{})
-	return s.submitAndWait(ctx, input{prune: done}, done)
+	return s.submitAndWait(ctx, input{prune: done}, done, nil)
 }
 
 // Note adds a free-text entry to the connection log (SSH logins, operator notes).
@@ -224,7 +224,7 @@ func (s *Store) Note(ctx context.Context, text string) error {
 // Flush returns once everything submitted before it is committed (or dropped).
 func (s *Store) Flush(ctx context.Context) error {
 	done := make(chan struct{})
-	return s.submitAndWait(ctx, input{flush: done}, done)
+	return s.submitAndWait(ctx, input{flush: done}, done, nil)
 }
 
 // NotStoringError says the database has refused writes for a while: what was submitted
@@ -255,35 +255,32 @@ func (s *Store) notStoring() error {
 // on a disk that has refused writes for a few seconds (Flush waits until it recovers).
 func (s *Store) FlushOrGiveUp(ctx context.Context) error {
 	done := make(chan struct{})
-	if err := s.submit(ctx, input{flush: done}); err != nil {
+	return s.submitAndWait(ctx, input{flush: done}, done, s.notStoring)
+}
+
+// submitAndWait submits in and waits until the writer closes done, or until giveUp (when
+// not nil, asked every 100 ms) returns an error.
+func (s *Store) submitAndWait(ctx context.Context, in input, done <-chan struct{}, giveUp func() error) error {
+	if err := s.submit(ctx, in); err != nil {
 		return err
 	}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
+	var check <-chan time.Time // nil: never
+	if giveUp != nil {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		check = t.C
+	}
 	for {
 		select {
 		case <-done:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick.C:
-			if err := s.notStoring(); err != nil {
+		case <-check:
+			if err := giveUp(); err != nil {
 				return err
 			}
 		}
-	}
-}
-
-// submitAndWait submits in and waits until the writer closes done.
-func (s *Store) submitAndWait(ctx context.Context, in input, done <-chan struct{}) error {
-	if err := s.submit(ctx, in); err != nil {
-		return err
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
