@@ -32,7 +32,7 @@ func (e *ExportFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&e.types, "type", nil, "event types or globs, e.g. meeting.* (repeatable, comma-separated)")
 	fs.StringVar(&e.meeting, "meeting", "", "a meeting number or uuid")
 	fs.StringVar(&e.participant, "participant", "", "participant name, email or id")
-	fs.StringVar(&e.text, "text", "", "text anywhere in the event")
+	fs.StringVar(&e.text, "text", "", "text in any value of the event (not its keys), any case")
 	fs.StringVar(&e.since, "since", "", "events at or after: a time (14:03, 2026-11-22 14:03, RFC 3339), a date, or a duration ago (2h, 7d, 1w)")
 	fs.StringVar(&e.until, "until", "", "events before: the same forms as --since")
 }
