@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,6 +100,13 @@ func TestKill9LosesNothingShown(t *testing.T) {
 				t.Fatalf("round %d: shown event %d (%s) lost after kill -9: %v %v", round, seq, who, ok, err)
 			}
 		}
+		// The live state saved before the kill, with the events stored after it applied
+		// again, is the state of every stored event.
+		if got, want := s.Live(), replayedState(t, s).Snapshot(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: after kill -9 the live state has %d meetings, built from every stored event %d (or they differ)",
+				round, len(got.Meetings), len(want.Meetings))
+		}
+		t.Logf("round %d: %d events applied again to the saved live state", round, s.unsaved.Events())
 		s.Close()
 	}
 }

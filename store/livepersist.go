@@ -2,10 +2,12 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sort"
 	"strings"
 	"time"
@@ -17,13 +19,12 @@ import (
 )
 
 // The live bucket holds the derived state so that start-up does not replay history. Only
-// what changed is written, in the same transaction as the events that changed it; each
-// participant is a record of its own so that a join in a big meeting writes one small value.
-// Changes go first to the live journal, appended in order, and are folded into the live
-// bucket every liveFoldBytes and when the writer is idle: on an account with thousands of
-// meetings a commit changes records all over the live bucket, and writing them there each
-// time rewrote most of its pages (2,300 pages per 1,000-event commit at 10,000 meetings,
-// against 930 with the journal).
+// what changed is written, every few seconds (liveSaveEvery) in the same transaction as
+// events, with the sequence number of the newest event it includes: the events after it
+// are applied again at open (replayLive). Each participant is a record of its own so that
+// a join in a big meeting writes one small value. (Schema 2 wrote the changes of every
+// commit to a journal, folded into the bucket every 8 MiB; a save every few seconds
+// rewrites each changed record once however often it changed, and needs no journal.)
 //
 //	m<key>          meeting JSON, without its participants
 //	p<key>\0<pk>    participant record (presence, last leave, sessions) JSON
@@ -31,6 +32,7 @@ import (
 //	u<id>           user display name
 //	e<key>          meeting ended at, event_ts ms (8 bytes)
 //	n               newest event_ts applied (8 bytes)
+//	a               sequence number of the newest event included (8 bytes)
 const (
 	pMeeting   = 'm'
 	pPerson    = 'p'
@@ -98,6 +100,37 @@ func (r personRecord) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// appendMeetingHead writes m without its participants, leaves and sessions (each person
+// has a record of their own), as encoding/json would: a meeting is written at every change
+// to it, most events.
+func appendMeetingHead(b []byte, m *live.Meeting) []byte {
+	b = append(b, '{')
+	b = jsonw.StrField(b, "key", m.Key)
+	for _, f := range [...]struct{ k, v string }{{"id", m.ID}, {"uuid", m.UUID}, {"topic", m.Topic}, {"host_id", m.HostID}, {"host_name", m.HostName}} {
+		if f.v != "" {
+			b = jsonw.StrField(b, f.k, f.v)
+		}
+	}
+	if m.Type != 0 {
+		b = jsonw.IntField(b, "type", int64(m.Type))
+	}
+	b = jsonw.TimeNanoField(b, "start", m.Start)
+	b = jsonw.BoolField(b, "start_seen", m.StartSeen)
+	b = jsonw.IntField(b, "last_ts", m.LastTS)
+	b = jsonw.IntField(b, "peak", int64(m.Peak))
+	b = jsonw.IntField(b, "joins", int64(m.Joins))
+	if m.Recording {
+		b = jsonw.BoolField(b, "recording", true)
+	}
+	if m.Uncertain != "" {
+		b = jsonw.StrField(b, "uncertain", m.Uncertain)
+	}
+	if m.UncertainUntil != 0 {
+		b = jsonw.IntField(b, "uncertain_until", m.UncertainUntil)
+	}
+	return append(b, '}')
+}
+
 func personKey(meeting, pk string) []byte {
 	k := make([]byte, 0, 2+len(meeting)+len(pk))
 	k = append(k, pPerson)
@@ -106,31 +139,113 @@ func personKey(meeting, pk string) []byte {
 	return append(k, pk...)
 }
 
-var kNewest = []byte("n")
+var (
+	kNewest  = []byte("n")
+	kApplied = []byte("a")
+)
 
 func liveKey(prefix byte, key string) []byte {
 	return append([]byte{prefix}, key...)
 }
 
-// saveLive persists what changed in st since the last call, and notes it in changes for
-// the next snapshot. The caller holds liveMu.
-func saveLive(tx *bolt.Tx, st *live.State, changes *live.Changes) error {
-	entries, err := liveChanges(st, changes)
+// liveSaveEvery and liveSaveEvents bound how far the saved live state lags behind the
+// stored events: the commit after either has passed since the last save saves it, as do a
+// commit with a gap, housekeeping when the writer is idle, and close. Saving at every commit
+// encoded each changed meeting and participant again every few milliseconds; on an account
+// with thousands of active meetings nearly every event changes a different one, and at
+// 20,000 events/s that kept the writer too busy to keep up. After a crash, open applies the
+// lagging events again: at most liveSaveEvents (at 1,000 events/s, one liveSaveEvery's).
+var (
+	liveSaveEvery  = 5 * time.Second
+	liveSaveEvents = 50_000
+)
+
+// saveLive writes what changed in the live state since it was last saved, saying that it
+// includes every event up to applied. The caller holds liveMu.
+func (s *Store) saveLive(tx *bolt.Tx, applied uint64) error {
+	if s.noteLiveChanges(0); s.unsaved.Empty() {
+		return nil
+	}
+	batch, err := liveChanges(s.state, s.unsaved.Take(), applied)
 	if err != nil {
 		return err
 	}
-	_, err = writeJournal(tx, entries)
-	return err
+	return writeLive(tx, batch)
 }
 
-// liveChanges encodes what changed in st since the last call as journal entries (see
-// journalEntry), and notes it in changes for the next snapshot. It does not touch the
+// noteLiveChanges takes what the events just applied (events of them) changed in the live
+// state, for the next snapshot and the next save. The caller holds liveMu.
+func (s *Store) noteLiveChanges(events int) {
+	d := s.state.TakeDirty()
+	s.snapChanges.Add(d)
+	s.unsaved.Add(d, events)
+}
+
+// splitSaveAt is the number of changed meetings past which a save is encoded on two cores:
+// on a busy account a save rewrites thousands of meetings and their people (tens of MiB of
+// JSON), and the commit that saves waits for it.
+var splitSaveAt = 512 // a test lowers it
+
+// liveChanges encodes the records d names, as st has them, as one batch of changes (see
+// liveBatch), with applied as the newest event they include. It does not touch the
 // database, so that it can run beside the writer's own puts. The caller holds liveMu.
-func liveChanges(st *live.State, changes *live.Changes) ([][]byte, error) {
-	var out [][]byte
-	d := st.TakeDirty()
-	changes.Add(d)
-	add := func(op byte, k, v []byte) { out = append(out, journalEntry(op, k, v)) }
+func liveChanges(st *live.State, d live.Dirty, applied uint64) (liveBatch, error) {
+	if len(d.Meetings)+len(d.People) < splitSaveAt {
+		return encodeLive(st, d, applied)
+	}
+	// By meeting, so that a meeting's deletes and puts stay in order in one half; it
+	// reads st alone, and so does the other half.
+	seed := maphash.MakeSeed()
+	mine := func(k string) bool { return maphash.String(seed, k)&1 == 0 }
+	a, b := d, live.Dirty{People: map[string][]string{}}
+	a.Gone, a.Meetings, a.People = nil, nil, map[string][]string{}
+	for _, k := range d.Gone {
+		if mine(k) {
+			a.Gone = append(a.Gone, k)
+		} else {
+			b.Gone = append(b.Gone, k)
+		}
+	}
+	for _, k := range d.Meetings {
+		if mine(k) {
+			a.Meetings = append(a.Meetings, k)
+		} else {
+			b.Meetings = append(b.Meetings, k)
+		}
+	}
+	for k, pks := range d.People {
+		if mine(k) {
+			a.People[k] = pks
+		} else {
+			b.People[k] = pks
+		}
+	}
+	var (
+		other    liveBatch
+		otherErr error
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		other, otherErr = encodeLive(st, b, applied)
+	}()
+	out, err := encodeLive(st, a, applied)
+	<-done
+	if err = cmp.Or(err, otherErr); err != nil {
+		return nil, err
+	}
+	return append(out, other[1:]...), nil // other without its opBatch
+}
+
+func encodeLive(st *live.State, d live.Dirty, applied uint64) (liveBatch, error) {
+	var out liveBatch
+	add := out.add
+	// A meeting that went and came back: its old participants' records go first.
+	for _, k := range d.Gone {
+		if _, ok := st.Meetings[k]; ok {
+			add(opDeletePeople, personKey(k, ""), nil)
+		}
+	}
 	put := func(prefix byte, key string, v any, present bool) error {
 		k := liveKey(prefix, key)
 		if !present {
@@ -159,11 +274,7 @@ func liveChanges(st *live.State, changes *live.Changes) ([][]byte, error) {
 			add(opDelete, liveKey(pMeeting, k), nil)
 			continue
 		}
-		head := *m
-		head.Participants, head.Left, head.Sessions = nil, nil, nil
-		if err := put(pMeeting, k, &head, true); err != nil {
-			return nil, err
-		}
+		add(opPut, liveKey(pMeeting, k), appendMeetingHead(nil, m))
 	}
 	for mk, pks := range d.People {
 		m, ok := st.Meetings[mk]
@@ -204,100 +315,133 @@ func liveChanges(st *live.State, changes *live.Changes) ([][]byte, error) {
 		}
 	}
 	add(opPut, kNewest, binary.BigEndian.AppendUint64(nil, uint64(st.NewestTS)))
+	add(opPut, kApplied, binary.BigEndian.AppendUint64(nil, applied))
 	return out, nil
 }
 
-// writeJournal appends entries to the live journal, and folds it when it is full (folded).
-func writeJournal(tx *bolt.Tx, entries [][]byte) (folded bool, err error) {
-	j := openJournal(tx)
-	for _, e := range entries {
-		if err := j.add(e); err != nil {
-			return false, err
-		}
+// writeLive writes a save (see liveChanges) into the live bucket, in key order.
+func writeLive(tx *bolt.Tx, batch liveBatch) error {
+	o := newOverlay()
+	if err := o.add(batch); err != nil {
+		return err
 	}
-	if j.b.Sequence() >= liveFoldBytes {
-		return true, foldLive(tx)
-	}
-	return false, nil
+	return o.writeTo(tx.Bucket(bLive))
 }
 
-// liveFoldBytes is how much journal is folded into the live bucket at once: each fold
-// rewrites the changed records once, however often they changed in between, and the journal
-// is read whole when the store opens.
-var liveFoldBytes uint64 = 8 << 20
-
-// Journal entries: op, uvarint key length, key, value. An entry's key is the journal's
-// length before it (8 bytes) and the bucket's sequence is its length, so that both stay in
-// order and the length needs no bookkeeping of its own.
+// Changes to the live records, in order: op, then the key and value. A save holds many
+// (liveBatch): opBatch, then for each its op, uvarint key length, key, uvarint value
+// length, value. The live journal of schema 2 held one a value: op, uvarint key length,
+// key, and the value to the end (it is folded at the upgrade, and no longer written).
 const (
 	opPut          = 'P'
 	opDelete       = 'D'
 	opDeletePeople = 'X' // key: a meeting's person-record prefix
+	opBatch        = 'B'
 )
 
-type liveJournal struct{ b *bolt.Bucket }
+// liveBatch is one save's changes, built a change at a time.
+type liveBatch []byte
 
-func openJournal(tx *bolt.Tx) liveJournal {
-	b := tx.Bucket(bLiveJournal)
-	b.FillPercent = 1 // appended in key order: full pages
-	return liveJournal{b}
-}
-
-func journalEntry(op byte, k, v []byte) []byte {
-	e := make([]byte, 0, 1+binary.MaxVarintLen32+len(k)+len(v))
-	e = append(e, op)
-	e = binary.AppendUvarint(e, uint64(len(k)))
-	return append(append(e, k...), v...)
-}
-
-func (j liveJournal) add(e []byte) error {
-	at := j.b.Sequence()
-	if err := j.b.Put(binary.BigEndian.AppendUint64(nil, at), e); err != nil {
-		return err
+func (j *liveBatch) add(op byte, k, v []byte) {
+	if len(*j) == 0 {
+		*j = append(*j, opBatch)
 	}
-	return j.b.SetSequence(at + uint64(len(e)))
+	b := append(*j, op)
+	b = append(binary.AppendUvarint(b, uint64(len(k))), k...)
+	*j = append(binary.AppendUvarint(b, uint64(len(v))), v...)
 }
 
-// liveOverlay is the journal read in order: the last put or delete of each key, and the
+// liveOverlay is changes read in order: the last put or delete of each key, and the
 // meetings whose person records were all deleted (before any put in overlay).
 type liveOverlay struct {
 	last   map[string][]byte // nil: deleted
 	people map[string]bool   // person-record prefixes deleted
+	// puts are the person records put so far, by meeting prefix: a meeting's end deletes
+	// only its own.
+	puts map[string][]string
 }
 
+func newOverlay() liveOverlay {
+	return liveOverlay{last: map[string][]byte{}, people: map[string]bool{}, puts: map[string][]string{}}
+}
+
+var errBadChange = errors.New("live records: bad change")
+
+// add reads one value of changes (a batch, or one schema-2 journal entry). The overlay
+// keeps slices of e.
+func (o liveOverlay) add(e []byte) error {
+	if len(e) < 2 {
+		return errors.New("live records: short change")
+	}
+	if e[0] != opBatch { // one change, its value to the end
+		n, w := binary.Uvarint(e[1:])
+		if w <= 0 || uint64(len(e)-1-w) < n {
+			return errBadChange
+		}
+		return o.apply(e[0], string(e[1+w:1+w+int(n)]), e[1+w+int(n):])
+	}
+	for e = e[1:]; len(e) > 0; {
+		op := e[0]
+		k, rest, ok := cutLengthPrefixed(e[1:])
+		if !ok {
+			return errBadChange
+		}
+		v, rest, ok := cutLengthPrefixed(rest)
+		if !ok {
+			return errBadChange
+		}
+		if err := o.apply(op, string(k), v); err != nil {
+			return err
+		}
+		e = rest
+	}
+	return nil
+}
+
+func (o liveOverlay) apply(op byte, k string, v []byte) error {
+	switch op {
+	case opPut:
+		if _, seen := o.last[k]; !seen && len(k) > 0 && k[0] == pPerson {
+			for i := range len(k) { // at every zero byte: keys are whatever Zoom sent
+				if k[i] == 0 {
+					o.puts[k[:i+1]] = append(o.puts[k[:i+1]], k)
+				}
+			}
+		}
+		o.last[k] = v
+	case opDelete:
+		o.last[k] = nil
+	case opDeletePeople:
+		o.people[k] = true
+		for _, pk := range o.puts[k] {
+			o.last[pk] = nil
+		}
+	default:
+		return fmt.Errorf("live records: unknown change %q", op)
+	}
+	return nil
+}
+
+// readJournal reads a schema-2 live journal (empty once folded).
 func readJournal(tx *bolt.Tx) (liveOverlay, error) {
-	o := liveOverlay{last: map[string][]byte{}, people: map[string]bool{}}
+	o := newOverlay()
 	b := tx.Bucket(bLiveJournal)
 	if b == nil {
 		return o, nil
 	}
 	err := b.ForEach(func(_, e []byte) error {
-		if len(e) < 2 {
-			return errors.New("live journal: short entry")
-		}
-		n, w := binary.Uvarint(e[1:])
-		if w <= 0 || uint64(len(e)-1-w) < n {
-			return errors.New("live journal: bad entry")
-		}
-		k, v := string(e[1+w:1+w+int(n)]), e[1+w+int(n):]
-		switch e[0] {
-		case opPut:
-			o.last[k] = bytes.Clone(v)
-		case opDelete:
-			o.last[k] = nil
-		case opDeletePeople:
-			o.people[k] = true
-			for ok := range o.last {
-				if strings.HasPrefix(ok, k) {
-					o.last[ok] = nil
-				}
-			}
-		default:
-			return fmt.Errorf("live journal: unknown entry %q", e[0])
-		}
-		return nil
+		return o.add(bytes.Clone(e)) // e is the file's memory, valid only until a write remaps it
 	})
 	return o, err
+}
+
+// cutLengthPrefixed splits b after a uvarint length and that many bytes.
+func cutLengthPrefixed(b []byte) (field, rest []byte, ok bool) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || uint64(len(b)-w) < n {
+		return nil, nil, false
+	}
+	return b[w : w+int(n)], b[w+int(n):], true
 }
 
 // masks reports whether a person record in the live bucket was deleted by the journal.
@@ -309,13 +453,24 @@ func (o liveOverlay) masks(k []byte) bool {
 	return i > 0 && o.people[string(k[:i+1])]
 }
 
-// foldLive applies the journal to the live bucket and empties it.
+// foldLive applies a schema-2 journal to the live bucket and empties it.
 func foldLive(tx *bolt.Tx) error {
 	o, err := readJournal(tx)
 	if err != nil {
 		return err
 	}
-	b := tx.Bucket(bLive)
+	if err := o.writeTo(tx.Bucket(bLive)); err != nil {
+		return err
+	}
+	if err := tx.DeleteBucket(bLiveJournal); err != nil {
+		return err
+	}
+	_, err = tx.CreateBucket(bLiveJournal)
+	return err
+}
+
+// writeTo applies the overlay to the live bucket b.
+func (o liveOverlay) writeTo(b *bolt.Bucket) error {
 	for prefix := range o.people {
 		c := b.Cursor()
 		p := []byte(prefix)
@@ -330,6 +485,7 @@ func foldLive(tx *bolt.Tx) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys) // in key order: each page is visited once
+	var err error
 	for _, k := range keys {
 		if v := o.last[k]; v == nil {
 			err = b.Delete([]byte(k))
@@ -340,22 +496,67 @@ func foldLive(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	if err := tx.DeleteBucket(bLiveJournal); err != nil {
-		return err
-	}
-	_, err = tx.CreateBucket(bLiveJournal)
-	return err
+	return nil
 }
 
-func loadLive(tx *bolt.Tx) (*live.State, error) {
+// readLive reads the saved live state and applies to it the events stored after it was
+// saved; unsaved is what those events changed (and how many there were).
+func readLive(tx *bolt.Tx) (st *live.State, unsaved live.Unsaved, err error) {
+	st, applied, err := loadLive(tx)
+	if err != nil {
+		return st, unsaved, fmt.Errorf("store: loading live state: %w", err)
+	}
+	n, err := replayLive(tx, st, applied)
+	if err != nil {
+		return st, unsaved, fmt.Errorf("store: applying to the live state the events stored after it was saved: %w", err)
+	}
+	unsaved.Add(st.TakeDirty(), n)
+	return st, unsaved, nil
+}
+
+// replayLive applies to st, in order, the events stored after sequence number applied.
+func replayLive(tx *bolt.Tx, st *live.State, applied uint64) (int, error) {
+	b := tx.Bucket(bEvents)
+	if b == nil || b.Sequence() <= applied {
+		return 0, nil
+	}
+	c := b.Cursor()
+	k, v := c.Seek(seqKey(applied + 1))
+	if k == nil || keySeq(k) > applied+1 {
+		if pk, pv := c.Prev(); pk != nil {
+			k, v = pk, pv
+		} else {
+			k, v = c.First()
+		}
+	}
+	n := 0
+	for ; k != nil; k, v = c.Next() {
+		blk, err := decodeBlock(keySeq(k), v)
+		if err != nil {
+			return n, fmt.Errorf("events %d…: %w", keySeq(k), err)
+		}
+		for i := range blk.recs {
+			if r := &blk.recs[i]; r.Seq > applied {
+				st.Apply(r.Decode())
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// loadLive reads the saved live state, and the sequence number of the newest event it
+// includes (0 when none was saved: then it includes none).
+func loadLive(tx *bolt.Tx) (*live.State, uint64, error) {
 	st := live.New()
+	var applied uint64
 	b := tx.Bucket(bLive)
 	if b == nil {
-		return st, nil
+		return st, 0, nil
 	}
 	o, err := readJournal(tx)
 	if err != nil {
-		return st, err
+		return st, 0, err
 	}
 	err = forEachLive(b, o, func(k, v []byte) error {
 		if len(k) == 0 {
@@ -366,6 +567,10 @@ func loadLive(tx *bolt.Tx) (*live.State, error) {
 		case string(k) == string(kNewest):
 			if len(v) == 8 {
 				st.NewestTS = int64(binary.BigEndian.Uint64(v))
+			}
+		case string(k) == string(kApplied):
+			if len(v) == 8 {
+				applied = binary.BigEndian.Uint64(v)
 			}
 		case k[0] == pMeeting:
 			var m live.Meeting
@@ -414,7 +619,7 @@ func loadLive(tx *bolt.Tx) (*live.State, error) {
 		sort.SliceStable(m.Sessions, func(i, j int) bool { return sessionTime(m.Sessions[i]).Before(sessionTime(m.Sessions[j])) })
 	}
 	st.TakeDirty()
-	return st, err
+	return st, applied, err
 }
 
 func sessionTime(s live.Session) time.Time {

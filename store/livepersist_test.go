@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"sync/atomic"
@@ -12,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"zoomwatch/feed"
 	"zoomwatch/store/live"
 )
 
@@ -37,34 +41,43 @@ func TestPersonRecordEncodesLikeEncodingJSON(t *testing.T) {
 	}
 }
 
-// The live state read back after a restart is the one the running store had, whether its
-// last changes were folded into the live bucket or are still in the journal, and across
-// meetings that ended (their people deleted by prefix) in between.
-func TestLiveJournalRoundTrip(t *testing.T) {
-	defer func(n uint64) { liveFoldBytes = n }(liveFoldBytes)
-	liveFoldBytes = 64 << 10 // several folds, and a journal left over at each reopen
+func TestMeetingHeadEncodesLikeEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 11, 22, 14, 3, 22, 123456789, time.UTC)
+	people := map[string]*live.Participant{"p": {Key: "p", Name: "n", Joined: at}}
+	for _, m := range []live.Meeting{
+		{Key: "k==", Start: at},
+		{Key: "k/+1==", ID: "81234567890", UUID: "k/+1==", Topic: "Zoë \\ 王芳 \"weekly\" 🚀\n", HostID: "h", HostName: "Jan Šimonek",
+			Type: 8, Start: at, StartSeen: true, LastTS: 1795000000000, Peak: 12, Joins: 40, Recording: true,
+			Uncertain: "a gap while it ran", UncertainUntil: 1795000000001, Participants: people},
+	} {
+		head := m
+		head.Participants = nil
+		want, _ := json.Marshal(head)
+		if got := appendMeetingHead(nil, &m); string(got) != string(want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// The live state read back after a clean restart is the one the running store had, whether
+// its last changes were saved by a commit or at close, and across meetings that ended
+// (their people deleted by prefix) in between; open applies no event again.
+func TestLiveStateRoundTrip(t *testing.T) {
+	defer func(e int) { liveSaveEvents = e }(liveSaveEvents)
+	liveSaveEvents = 700 // saved by commits too, not only at close
 	path := filepath.Join(t.TempDir(), "events.db")
 	items := benchEventsAt(t, 6_000, 300)
-	folded, journaled := false, false
 	for start := 0; start < len(items); start += 1_500 {
 		s := openTest(t, Options{Path: path})
-		for _, it := range items[start : start+1_500] {
-			if err := s.Submit(context.Background(), it); err != nil {
-				t.Fatal(err)
-			}
-		}
-		s.Flush(context.Background())
-		// A last small commit, after whatever the others folded, leaves a journal to read.
-		s.Note(context.Background(), "checkpoint")
-		s.Flush(context.Background())
-		s.db.View(func(tx *bolt.Tx) error {
-			folded = folded || tx.Bucket(bLive).Stats().KeyN > 0
-			journaled = journaled || tx.Bucket(bLiveJournal).Sequence() > 0
-			return nil
-		})
+		// A last few events, saved at close.
+		submit(t, s, items[start:start+1_490]...)
+		submit(t, s, items[start+1_490:start+1_500]...)
 		want := dumpLive(t, s)
 		s.Close()
 		s = openTest(t, Options{Path: path})
+		if n := s.unsaved.Events(); n != 0 {
+			t.Errorf("after a clean close, open applied %d events again", n)
+		}
 		if got := dumpLive(t, s); got != want {
 			t.Fatalf("after %d events, the reopened live state differs:\n%s\nwant\n%s", start+1_500, got, want)
 		}
@@ -72,9 +85,6 @@ func TestLiveJournalRoundTrip(t *testing.T) {
 			t.Fatal("no active meetings to compare")
 		}
 		s.Close()
-	}
-	if !folded || !journaled {
-		t.Fatalf("folded %v, reopened with a journal %v: the test covers neither case alone", folded, journaled)
 	}
 }
 
@@ -148,5 +158,156 @@ func TestFailedCommitsLeaveLiveStateAsCommitted(t *testing.T) {
 	s = openTest(t, Options{Path: path})
 	if got := dumpLive(t, s); got != want {
 		t.Fatalf("reopened after failed commits, the live state differs:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// copyCommitted copies the store's file as committed, while it runs: what a crash would
+// leave (bbolt's hot backup, in one read transaction).
+func copyCommitted(t *testing.T, s *Store) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crashed.db")
+	if err := s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) }); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// replayedState is the live state built from nothing by applying every stored event in
+// order: what the saved state plus the events after it must come to.
+func replayedState(t *testing.T, s *Store) *live.State {
+	t.Helper()
+	st := live.New()
+	err := s.Scan(context.Background(), Filter{}, func(r *Record) error {
+		st.Apply(r.Decode())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// The live state is saved every few seconds, not at every commit: a crash leaves live
+// records that lag behind the events, and open applies the events after them, including
+// meetings that ended and people who left meanwhile. The first commit then saves it.
+func TestLiveStateLaggingAtACrashIsCaughtUpAtOpen(t *testing.T) {
+	defer func(e, split int) { liveSaveEvents, splitSaveAt = e, split }(liveSaveEvents, splitSaveAt)
+	liveSaveEvents = 1_000
+	splitSaveAt = 8 // every save encoded in two halves
+	s := openTest(t, Options{})
+	items := benchEventsAt(t, 4_500, 300)
+	for i := 0; i < len(items); i += 500 { // commits of up to 500: some save, the last do not
+		submit(t, s, items[i:i+500]...)
+	}
+	want := dumpLive(t, s)
+
+	crashed := openTest(t, Options{Path: copyCommitted(t, s)})
+	if n := crashed.unsaved.Events(); n == 0 || n >= len(items) {
+		t.Fatalf("open applied %d of %d events again; the test wants live records saved part of the way", n, len(items))
+	}
+	if got := dumpLive(t, crashed); got != want {
+		t.Fatalf("the live state after the crash differs from the running store's:\n%s\nwant\n%s", got, want)
+	}
+	ref := replayedState(t, crashed)
+	if got, want := ref.Snapshot(), crashed.Live(); !reflect.DeepEqual(got, want) {
+		t.Fatal("the live state after the crash differs from one built from every stored event")
+	}
+
+	submit(t, crashed, items[:1]...) // a duplicate: no event, but a commit
+	again := openTest(t, Options{Path: copyCommitted(t, crashed)})
+	if n := again.unsaved.Events(); n != 0 {
+		t.Fatalf("the first commit after open did not save the live state: %d events applied again", n)
+	}
+	if got := dumpLive(t, again); got != want {
+		t.Fatalf("the live state saved after the crash differs:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Open applies only events again, so a commit that marks a gap in the live state (its
+// meetings uncertain) saves it.
+func TestCommitWithAGapSavesTheLiveState(t *testing.T) {
+	s := openTest(t, Options{})
+	items := benchEventsAt(t, 600, 300)
+	start := items[0].Received
+	submit(t, s, transition(feed.StateConnecting, start, ""), transition(feed.StateLive, start, ""))
+	submit(t, s, items[:300]...)
+	down := items[299].Received.Add(time.Second)
+	submit(t, s, transition(feed.StateBackoff, down, "read: unexpected EOF"),
+		transition(feed.StateConnecting, down.Add(time.Second), ""), transition(feed.StateLive, down.Add(time.Minute), ""))
+	uncertain := 0
+	for _, m := range s.Live().Meetings {
+		if m.Uncertain != "" {
+			uncertain++
+		}
+	}
+	if uncertain == 0 {
+		t.Fatal("the gap left no meeting uncertain: the test needs one")
+	}
+	want := dumpLive(t, s)
+	crashed := openTest(t, Options{Path: copyCommitted(t, s)})
+	if n := crashed.unsaved.Events(); n != 0 {
+		t.Fatalf("open applied %d events again after the commit with the gap", n)
+	}
+	if got := dumpLive(t, crashed); got != want {
+		t.Fatalf("the live state after the gap differs:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A file whose live state was saved at every commit (schema 2) says nothing of the newest
+// event it includes: it includes all, and open must not apply them again.
+func TestSchema2LiveStateIsTakenAsComplete(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openTest(t, Options{Path: path})
+	submit(t, s, benchEventsAt(t, 2_000, 300)...)
+	want := dumpLive(t, s)
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Schema 2 kept the newest changes in the live journal, a change a value.
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, j := tx.Bucket(bLive), tx.Bucket(bLiveJournal)
+		var keys [][]byte
+		i := 0
+		err := b.ForEach(func(k, v []byte) error {
+			if i++; i%2 == 0 || bytes.Equal(k, kApplied) { // half of them, the rest stay
+				return nil
+			}
+			keys = append(keys, bytes.Clone(k))
+			e := binary.AppendUvarint([]byte{opPut}, uint64(len(k)))
+			e = append(append(e, k...), v...)
+			at := j.Sequence()
+			if err := j.Put(binary.BigEndian.AppendUint64(nil, at), e); err != nil {
+				return err
+			}
+			return j.SetSequence(at + uint64(len(e)))
+		})
+		if err != nil || len(keys) == 0 {
+			return fmt.Errorf("moving records to the journal: %v (%d moved)", err, len(keys))
+		}
+		for _, k := range append(keys, kApplied) {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bMeta).Put(kSchema, u32(2))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, Options{Path: path})
+	if n := s.unsaved.Events(); n != 0 {
+		t.Fatalf("open of a schema-2 file applied %d events again", n)
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if n := tx.Bucket(bLiveJournal).Stats().KeyN; n != 0 {
+			t.Errorf("%d journal entries left after the upgrade", n)
+		}
+		return nil
+	})
+	if got := dumpLive(t, s); got != want {
+		t.Fatalf("the upgraded live state differs:\n%s\nwant\n%s", got, want)
 	}
 }

@@ -107,6 +107,8 @@ type Store struct {
 	snapVer uint64
 	// snapChanges is what changed since snap: the next snapshot copies only that.
 	snapChanges live.Changes
+	// unsaved is what changed since the live state was last saved (see liveSaveEvery).
+	unsaved live.Unsaved
 
 	w *writer // nil when read-only
 
@@ -339,6 +341,27 @@ var migrations = []func(tx *bolt.Tx) error{
 	// older builds, which would not read it, from opening the file), and the meeting index
 	// cut into epochs.
 	rekeyMeetingIndex,
+	// 2→3: the live state is saved every few seconds straight into its bucket, with the
+	// newest event it includes (kApplied); older builds journaled it at every commit, so it
+	// includes every stored event. The journal is folded, and no longer written.
+	markLiveApplied,
+}
+
+func markLiveApplied(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(bLive)
+	if err != nil {
+		return err
+	}
+	if tx.Bucket(bLiveJournal) != nil {
+		if err := foldLive(tx); err != nil {
+			return err
+		}
+	}
+	var last uint64
+	if ev := tx.Bucket(bEvents); ev != nil {
+		last = ev.Sequence()
+	}
+	return b.Put(kApplied, binary.BigEndian.AppendUint64(nil, last))
 }
 
 // rekeyMeetingIndex rewrites schema 1's meeting index keys, hash(8) + seq(8), as
@@ -393,10 +416,8 @@ func (s *Store) load(tx *bolt.Tx) error {
 	if s.types, err = loadTypes(tx); err != nil {
 		return err
 	}
-	if s.state, err = loadLive(tx); err != nil {
-		return fmt.Errorf("store: loading live state: %w", err)
-	}
-	return nil
+	s.state, s.unsaved, err = readLive(tx)
+	return err
 }
 
 func u32(v uint32) []byte {

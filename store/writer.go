@@ -30,7 +30,7 @@ const (
 	// releaseEvery is how often the file's pages leave the resident size (releaseMapping):
 	// what stays is what the writer touched since. Each page the writer touches maps up to
 	// 64 KiB of its cached neighbours (the kernel's fault-around), so a collector at 200
-	// events/s gathers megabytes a second, tens after a fold of the live journal; faulting
+	// events/s gathers megabytes a second, tens after a save of a busy live state; faulting
 	// the hot pages back in costs little.
 	releaseEvery = 2 * time.Second
 	// pruneChunk is the most blocks one pruning transaction removes.
@@ -166,6 +166,8 @@ type writer struct {
 	lastRelease   time.Time
 	lastCommit    time.Time // when the last commit began (monotonic clock: commitEvery is real time)
 	pruneMore     bool
+	liveSavedAt   time.Time // when the live state was last saved (real time, as liveSaveEvery)
+	liveSaveDue   bool      // save it at the next commit
 
 	healthMu sync.Mutex
 	health   Health
@@ -196,6 +198,8 @@ func newWriter(s *Store) *writer {
 	w.health.Counts = w.counts
 	w.linkView = w.link
 	w.lastHousekeep = s.now()
+	w.liveSavedAt = time.Now()
+	w.liveSaveDue = !s.unsaved.Empty() // events were applied at open: save them soon
 	return w
 }
 
@@ -423,7 +427,13 @@ func (w *writer) final() {
 		}
 		break
 	}
+	// The next open then has no events to apply again. Not after a failed commit: the live
+	// state holds its events, which are not stored.
+	w.liveSaveDue = true
 	if len(batch) == 0 {
+		if w.liveSaveWanted() {
+			w.saveLiveNow(w.s.now(), false)
+		}
 		return
 	}
 	if err := w.commit(batch); err != nil {
@@ -545,7 +555,7 @@ func (w *writer) commit(batch []input) error {
 	before := w.save()
 	pub := &Batch{}
 	var flushes, prunes []chan struct{}
-	liveChanged, folded := false, false
+	liveChanged, savedLive := false, false
 
 	err := s.update(func(tx *bolt.Tx) error {
 		s.liveMu.Lock()
@@ -590,13 +600,18 @@ func (w *writer) commit(batch []input) error {
 				}
 			}
 		}
+		c.applied = c.events.Sequence()
+		c.saveLive = w.liveSaveDue || c.hasGap() || time.Since(w.liveSavedAt) >= liveSaveEvery ||
+			s.unsaved.Events()+len(c.added) >= liveSaveEvents
 		liveRes, err := c.flushAndApply(w)
 		if err != nil {
 			return err
 		}
-		liveChanged = liveRes.changed
-		if folded, err = writeJournal(tx, liveRes.journal); err != nil {
-			return err
+		liveChanged, savedLive = liveRes.changed, c.saveLive
+		if len(liveRes.save) > 0 {
+			if err := writeLive(tx, liveRes.save); err != nil {
+				return err
+			}
 		}
 		if w.link.Receiving {
 			w.link.LastAlive = start
@@ -626,14 +641,17 @@ func (w *writer) commit(batch []input) error {
 			}
 		}
 	}
-	if folded {
-		// A fold reads the whole journal and rewrites the live records: tens of MiB of the
-		// file that would otherwise stay in the resident size until the next release.
+	if savedLive {
+		// A save rewrites the live records, on a busy account most of them: tens of MiB of
+		// the file that would otherwise stay in the resident size until the next release.
 		s.releaseMapping()
 	}
 	now := s.now()
 	w.lastAliveSave = now
 	w.dropGap, w.retry = nil, 0
+	if savedLive {
+		w.liveSavedAt, w.liveSaveDue = time.Now(), false
+	}
 	if liveChanged {
 		s.liveMu.Lock()
 		s.liveVer++
@@ -665,13 +683,14 @@ func (w *writer) commit(batch []input) error {
 func (w *writer) reloadLive() {
 	s := w.s
 	_ = s.view(func(tx *bolt.Tx) error {
-		st, err := loadLive(tx)
+		st, unsaved, err := readLive(tx)
 		if err == nil {
 			s.liveMu.Lock()
-			s.state = st
+			s.state, s.unsaved = st, unsaved
 			s.snapChanges.All()
 			s.liveVer++
 			s.liveMu.Unlock()
+			w.liveSaveDue = true
 		}
 		return err
 	})
@@ -690,6 +709,16 @@ type txCtx struct {
 	encoded                                       [][]byte // dirty, encoded
 	added                                         []added
 	live                                          []liveOp
+	// applied is the newest event's sequence number once the batch is stored; saveLive
+	// says whether this commit saves the live state.
+	applied  uint64
+	saveLive bool
+}
+
+// hasGap reports whether the batch marks a gap in the live state: a commit with one saves
+// the live state, as open applies again only events (replayLive).
+func (c *txCtx) hasGap() bool {
+	return slices.ContainsFunc(c.live, func(op liveOp) bool { return op.gap != nil })
 }
 
 // added is an event the batch stores, with what its index entries need.
@@ -708,7 +737,7 @@ type liveOp struct {
 
 type liveResult struct {
 	changed bool
-	journal [][]byte
+	save    liveBatch
 	err     error
 }
 
@@ -760,8 +789,8 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 	return r, nil
 }
 
-// applyLive applies the batch to the live state and encodes what changed for the journal.
-// The caller holds liveMu.
+// applyLive applies the batch to the live state and, when the commit saves it, encodes what
+// changed since the last save. The caller holds liveMu.
 func (c *txCtx) applyLive(s *Store) liveResult {
 	var r liveResult
 	for _, op := range c.live {
@@ -773,7 +802,10 @@ func (c *txCtx) applyLive(s *Store) liveResult {
 		}
 		r.changed = r.changed || changed
 	}
-	r.journal, r.err = liveChanges(s.state, &s.snapChanges)
+	s.noteLiveChanges(len(c.added))
+	if c.saveLive {
+		r.save, r.err = liveChanges(s.state, s.unsaved.Take(), c.applied)
+	}
 	return r
 }
 
@@ -1047,6 +1079,8 @@ func (w *writer) housekeep() {
 		w.lastHousekeep = now
 		w.pruneMore = w.s.opts.Retain > 0 || w.s.opts.MaxBytes > 0
 		w.expireLive(now)
+	} else if w.liveSaveWanted() {
+		w.saveLiveNow(now, false)
 	}
 	// Also right after the expiry, for what it and its fold read (see commit).
 	if expired || now.Sub(w.lastRelease) >= releaseEvery {
@@ -1055,27 +1089,35 @@ func (w *writer) housekeep() {
 	}
 }
 
-// expireLive forgets stale live state and folds the live journal: housekeeping runs when
-// the writer is idle, a better time for that than a busy commit.
-func (w *writer) expireLive(now time.Time) {
+// expireLive forgets stale live state and saves it: housekeeping runs when the writer is
+// idle, a better time for that than a busy commit.
+func (w *writer) expireLive(now time.Time) { w.saveLiveNow(now, true) }
+
+// saveLiveNow saves the live state in a transaction of its own (see liveSaveEvery), after
+// forgetting what went stale by now when expire is set.
+func (w *writer) saveLiveNow(now time.Time, expire bool) {
 	s := w.s
 	err := s.update(func(tx *bolt.Tx) error {
 		s.liveMu.Lock()
 		defer s.liveMu.Unlock()
-		if s.state.Expire(now) {
+		if expire && s.state.Expire(now) {
 			s.liveVer++
-			if err := saveLive(tx, s.state, &s.snapChanges); err != nil {
-				return err
-			}
 		}
-		if tx.Bucket(bLiveJournal).Sequence() == 0 {
-			return nil
-		}
-		return foldLive(tx)
+		return s.saveLive(tx, tx.Bucket(bEvents).Sequence())
 	})
 	if err != nil {
 		w.reloadLive()
+		return
 	}
+	w.liveSavedAt, w.liveSaveDue = time.Now(), false
+}
+
+// liveSaveWanted reports whether changes wait to be saved and it is time, or due.
+func (w *writer) liveSaveWanted() bool {
+	s := w.s
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	return !s.unsaved.Empty() && (w.liveSaveDue || time.Since(w.liveSavedAt) >= liveSaveEvery)
 }
 
 func (w *writer) isClosed() bool {

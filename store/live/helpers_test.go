@@ -403,7 +403,7 @@ func noMeeting(t *testing.T, s *State, m mref) {
 }
 
 func isClean(d Dirty) bool {
-	return len(d.Meetings)+len(d.Recordings)+len(d.Users)+len(d.Ended)+len(d.People) == 0
+	return len(d.Meetings)+len(d.Recordings)+len(d.Users)+len(d.Ended)+len(d.Gone)+len(d.People) == 0
 }
 
 func eq[T comparable](t *testing.T, what string, got, want T) {

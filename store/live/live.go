@@ -204,6 +204,7 @@ func (s *State) removeMeeting(key string) {
 	if m := s.Meetings[key]; m != nil {
 		s.indexID(key, m.ID, "")
 		delete(s.Meetings, key)
+		s.dirty.gone[key] = true
 	}
 }
 
@@ -214,9 +215,12 @@ type dirtySet struct {
 	// changed: the store persists each participant apart, so that a busy meeting does not
 	// rewrite all its participants at every commit.
 	people map[string]map[string]bool
+	// gone are meetings removed, whether or not they came back since.
+	gone map[string]bool
 }
 
 func (d *dirtySet) reset() {
+	d.gone = map[string]bool{}
 	d.people = map[string]map[string]bool{}
 	d.meetings = map[string]bool{}
 	d.recordings = map[string]bool{}
@@ -862,6 +866,9 @@ func (s *State) boundRecordings() {
 type Dirty struct {
 	// Meetings are meetings whose own fields changed, or that are gone (with their people).
 	Meetings, Recordings, Users, Ended []string
+	// Gone are meetings that were removed (with their people), even if a later event in
+	// the same batch made them active again: their records are deleted before any put.
+	Gone []string
 	// People maps a meeting key to its changed participants' keys: their presence, last
 	// leave or sessions.
 	People map[string][]string
@@ -869,6 +876,13 @@ type Dirty struct {
 
 // TakeDirty returns and clears the set of changed keys.
 func (s *State) TakeDirty() Dirty {
+	d := s.dirty.list()
+	s.dirty.reset()
+	return d
+}
+
+// list is the set as a Dirty.
+func (d *dirtySet) list() Dirty {
 	keys := func(m map[string]bool) []string {
 		out := make([]string, 0, len(m))
 		for k := range m {
@@ -877,14 +891,68 @@ func (s *State) TakeDirty() Dirty {
 		sort.Strings(out)
 		return out
 	}
-	d := Dirty{keys(s.dirty.meetings), keys(s.dirty.recordings), keys(s.dirty.users), keys(s.dirty.ended), nil}
-	if len(s.dirty.people) > 0 {
-		d.People = make(map[string][]string, len(s.dirty.people))
-		for mk, ps := range s.dirty.people {
-			d.People[mk] = keys(ps)
+	out := Dirty{Meetings: keys(d.meetings), Recordings: keys(d.recordings), Users: keys(d.users),
+		Ended: keys(d.ended), Gone: keys(d.gone)}
+	if len(d.people) > 0 {
+		out.People = make(map[string][]string, len(d.people))
+		for mk, ps := range d.people {
+			out.People[mk] = keys(ps)
 		}
 	}
-	s.dirty.reset()
+	return out
+}
+
+// add merges a Dirty into the set.
+func (d *dirtySet) add(x Dirty) {
+	if d.meetings == nil {
+		d.reset()
+	}
+	for _, f := range []struct {
+		keys []string
+		set  map[string]bool
+	}{{x.Meetings, d.meetings}, {x.Recordings, d.recordings}, {x.Users, d.users}, {x.Ended, d.ended}, {x.Gone, d.gone}} {
+		for _, k := range f.keys {
+			f.set[k] = true
+		}
+	}
+	for mk, pks := range x.People {
+		ps := d.people[mk]
+		if ps == nil {
+			ps = make(map[string]bool, len(pks))
+			d.people[mk] = ps
+		}
+		for _, pk := range pks {
+			ps[pk] = true
+		}
+	}
+}
+
+// Unsaved gathers what changed since the state was last persisted, over many TakeDirty:
+// the store saves the state every few seconds, not at every commit.
+type Unsaved struct {
+	set    dirtySet
+	events int
+}
+
+// Add notes the changes made by events events.
+func (u *Unsaved) Add(d Dirty, events int) {
+	u.set.add(d)
+	u.events += events
+}
+
+// Events is how many events were applied since the last Take.
+func (u *Unsaved) Events() int { return u.events }
+
+// Empty reports whether nothing was noted since the last Take.
+func (u *Unsaved) Empty() bool {
+	d := &u.set
+	return u.events == 0 && len(d.meetings)+len(d.recordings)+len(d.users)+len(d.ended)+len(d.gone)+len(d.people) == 0
+}
+
+// Take returns everything noted, and starts over.
+func (u *Unsaved) Take() Dirty {
+	d := u.set.list()
+	*u = Unsaved{}
 	return d
 }
 

@@ -722,6 +722,23 @@ func TestHostNames(t *testing.T) {
 		s.Apply(bb.user("user.updated", 4, jan.zid, "", "", "Jan S.", ""))
 		eq(t, "HostName", snapHost(t, s, mReal), "Jan S.")
 	})
+	t.Run("a viewer's snapshot built from changes renames only the host's meetings", func(t *testing.T) {
+		s := New()
+		applyAll(s, bb.start(mDocs, 0, hostID(uid)), bb.start(mReal, 0))
+		var c Changes
+		c.Add(s.TakeDirty())
+		prev := s.SnapshotSince(nil, &c)
+		s.Apply(build(t, "user.created", 5))
+		c.Add(s.TakeDirty())
+		got := s.SnapshotSince(prev, &c)
+		if want := s.Snapshot(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("snapshot from changes differs from a full one:\n%s\nwant\n%s", dumpSnap(t, got), dumpSnap(t, want))
+		}
+		eq(t, "HostName", got.Meeting(mDocs.uuid).HostName, "Jill Chill")
+		if got.Meeting(mReal.uuid) != prev.Meeting(mReal.uuid) {
+			t.Error("a meeting of another host was copied again")
+		}
+	})
 	t.Run("user.updated without a name does not rename the user to its id", func(t *testing.T) {
 		s := New()
 		applyAll(s, build(t, "user.created", 0), bb.start(mDocs, 5, hostID(uid)))
@@ -928,7 +945,7 @@ func TestTakeDirty(t *testing.T) {
 		{[]*feed.Event{bb.join(mReal, guest, 7), bb.leave(mReal, guest, 7)}, Dirty{Meetings: []string{mReal.uuid}, People: people(mReal.uuid, guest.key())}},
 		{[]*feed.Event{bb.leave(mReal, jan, 7)}, Dirty{People: people(mReal.uuid, jan.key())}},
 		{[]*feed.Event{bb.rec("recording.started", mReal, 8)}, Dirty{Meetings: []string{mReal.uuid}, Recordings: []string{mReal.uuid}}},
-		{[]*feed.Event{bb.end(mReal, 9)}, Dirty{Meetings: []string{mReal.uuid}, Recordings: []string{mReal.uuid}, Ended: []string{mReal.uuid}}},
+		{[]*feed.Event{bb.end(mReal, 9)}, Dirty{Meetings: []string{mReal.uuid}, Recordings: []string{mReal.uuid}, Ended: []string{mReal.uuid}, Gone: []string{mReal.uuid}}},
 		{[]*feed.Event{bb.leave(mReal, jill, 10)}, Dirty{}},
 		{[]*feed.Event{bb.rec("recording.completed", genMeeting(5), 11)}, Dirty{Recordings: []string{genMeeting(5).uuid}}},
 		{[]*feed.Event{build(t, "meeting.created", 12), build(t, "meeting.deleted", 13)}, Dirty{}},
@@ -936,7 +953,7 @@ func TestTakeDirty(t *testing.T) {
 		applyAll(s, c.events...)
 		got := s.TakeDirty()
 		norm := func(d Dirty) Dirty {
-			for _, p := range []*[]string{&d.Meetings, &d.Recordings, &d.Users, &d.Ended} {
+			for _, p := range []*[]string{&d.Meetings, &d.Recordings, &d.Users, &d.Ended, &d.Gone} {
 				if len(*p) == 0 {
 					*p = nil
 				}

@@ -32,6 +32,9 @@ func (s *State) Snapshot() *Snapshot {
 type Changes struct {
 	all                  bool
 	meetings, recordings map[string]bool
+	// users are hosts whose name changed: their meetings are copied again, as a snapshot
+	// shows each meeting's host by the name known now.
+	users map[string]bool
 }
 
 // maxTracked bounds the keys Changes keeps: past it the next snapshot copies everything,
@@ -40,13 +43,14 @@ const maxTracked = 1 << 14
 
 // Add notes one commit's changes.
 func (c *Changes) Add(d Dirty) {
-	// A renamed user may be the host of any meeting.
-	if c.all || len(d.Users) > 0 {
-		*c = Changes{all: true}
+	if c.all {
 		return
 	}
 	if c.meetings == nil {
-		c.meetings, c.recordings = map[string]bool{}, map[string]bool{}
+		c.meetings, c.recordings, c.users = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	}
+	for _, id := range d.Users {
+		c.users[id] = true
 	}
 	for _, ks := range [][]string{d.Meetings, d.Ended} {
 		for _, k := range ks {
@@ -59,7 +63,7 @@ func (c *Changes) Add(d Dirty) {
 	for _, k := range d.Recordings {
 		c.recordings[k] = true
 	}
-	if len(c.meetings)+len(c.recordings) > maxTracked {
+	if len(c.meetings)+len(c.recordings)+len(c.users) > maxTracked {
 		*c = Changes{all: true}
 	}
 }
@@ -82,6 +86,15 @@ func (s *State) SnapshotSince(prev *Snapshot, c *Changes) *Snapshot {
 			snap.Recordings = append(snap.Recordings, r.clone())
 		}
 	} else {
+		// A new host is announced (user.created) before their first meeting, so on a busy
+		// account names change all the time: copy again only the meetings they host.
+		if len(c.users) > 0 {
+			for _, m := range prev.Meetings {
+				if c.users[m.HostID] {
+					c.meetings[m.Key] = true
+				}
+			}
+		}
 		// prev's meetings are in order: only the changed ones need sorting, then a merge.
 		var changed []*Meeting
 		for k := range c.meetings {
