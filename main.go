@@ -41,17 +41,7 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func usageErr(err error) error { return &exitError{2, err} }
 
-// gcPercent replaces Go's default GOGC of 100 unless GOGC is set. The monitor allocates for
-// every event it stores (bbolt copies each B-tree leaf it changes) while its live heap is
-// small: at 15,000 events/s the default spent a fifth of the CPU collecting, and 300 held
-// that rate where 100 and 200 fell behind. A collector's heap stays tens of MiB (README,
-// Performance).
-const gcPercent = 300
-
 func main() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -335,7 +335,9 @@ func (rep *IngestReport) writeTable(w io.Writer) {
 	case rep.BareTopReached:
 		ratio = "≤ " + ratio + " (the bare client held the ladder's top rate: its ceiling is higher)"
 	}
-	fmt.Fprintf(w, "  ratio       %s %s\n", ratio, goal(fmt.Sprintf("≥ %.1f", rep.RatioGoal), rep.Ratio >= rep.RatioGoal))
+	// A ratio to a ceiling that was not found is only a bound: it meets no goal.
+	met := rep.Ratio >= rep.RatioGoal && !rep.BareTopReached
+	fmt.Fprintf(w, "  ratio       %s %s\n", ratio, goal(fmt.Sprintf("≥ %.1f", rep.RatioGoal), met))
 	if zw.CPU > 0 && bare.CPU > 0 {
 		fmt.Fprintf(w, "  cores busy  zoomwatch %.2f at %s, bare client %.2f at %s (the simulator's share included)\n",
 			zw.CPU, perSecond(zw.Offered), bare.CPU, perSecond(bare.Offered))

@@ -140,3 +140,27 @@ func TestTrendSeesALeakButNotWarmUpOrNoise(t *testing.T) {
 		t.Fatalf("too few samples: %+v", tr)
 	}
 }
+
+// A share measured against a bare client that held the ladder's top rate is only an upper
+// bound: the table must not call the goal met.
+func TestIngestTableMeetsNoGoalWithAnUnknownCeiling(t *testing.T) {
+	held := func(rate float64) Step { return Step{Offered: rate, Received: rate, Held: true} }
+	for _, c := range []struct {
+		bareTop bool
+		want    string
+	}{{false, "(goal ≥ 0.8 ✓)"}, {true, "(goal ≥ 0.8 ✗)"}} {
+		rep := &IngestReport{Zoomwatch: []Step{held(15_000)}, Bare: []Step{held(17_500)}, ZoomwatchHeld: 15_000,
+			BareHeld: 17_500, BareTopReached: c.bareTop, Ratio: 15_000.0 / 17_500, RatioGoal: ratioGoal}
+		var out strings.Builder
+		rep.writeTable(&out)
+		line := ""
+		for l := range strings.Lines(out.String()) {
+			if strings.Contains(l, "ratio") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, c.want) {
+			t.Errorf("bare client held the top rate %v: ratio line %q, want %s", c.bareTop, line, c.want)
+		}
+	}
+}

@@ -172,6 +172,18 @@ func copyCommitted(t *testing.T, s *Store) string {
 	return path
 }
 
+// openCrashed opens a copy of s's file as committed (copyCommitted), checks that its live
+// state is the running store's (want, from dumpLive), and returns it with the number of
+// events its open applied again.
+func openCrashed(t *testing.T, s *Store, want string) (*Store, int) {
+	t.Helper()
+	crashed := openTest(t, Options{Path: copyCommitted(t, s)})
+	if got := dumpLive(t, crashed); got != want {
+		t.Fatalf("the live state after a crash differs from the running store's:\n%s\nwant\n%s", got, want)
+	}
+	return crashed, crashed.unsaved.Events()
+}
+
 // replayedState is the live state built from nothing by applying every stored event in
 // order: what the saved state plus the events after it must come to.
 func replayedState(t *testing.T, s *Store) *live.State {
@@ -201,12 +213,9 @@ func TestLiveStateLaggingAtACrashIsCaughtUpAtOpen(t *testing.T) {
 	}
 	want := dumpLive(t, s)
 
-	crashed := openTest(t, Options{Path: copyCommitted(t, s)})
-	if n := crashed.unsaved.Events(); n == 0 || n >= len(items) {
+	crashed, n := openCrashed(t, s, want)
+	if n == 0 || n >= len(items) {
 		t.Fatalf("open applied %d of %d events again; the test wants live records saved part of the way", n, len(items))
-	}
-	if got := dumpLive(t, crashed); got != want {
-		t.Fatalf("the live state after the crash differs from the running store's:\n%s\nwant\n%s", got, want)
 	}
 	ref := replayedState(t, crashed)
 	if got, want := ref.Snapshot(), crashed.Live(); !reflect.DeepEqual(got, want) {
@@ -214,12 +223,8 @@ func TestLiveStateLaggingAtACrashIsCaughtUpAtOpen(t *testing.T) {
 	}
 
 	submit(t, crashed, items[:1]...) // a duplicate: no event, but a commit
-	again := openTest(t, Options{Path: copyCommitted(t, crashed)})
-	if n := again.unsaved.Events(); n != 0 {
+	if _, n := openCrashed(t, crashed, want); n != 0 {
 		t.Fatalf("the first commit after open did not save the live state: %d events applied again", n)
-	}
-	if got := dumpLive(t, again); got != want {
-		t.Fatalf("the live state saved after the crash differs:\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -243,13 +248,8 @@ func TestCommitWithAGapSavesTheLiveState(t *testing.T) {
 	if uncertain == 0 {
 		t.Fatal("the gap left no meeting uncertain: the test needs one")
 	}
-	want := dumpLive(t, s)
-	crashed := openTest(t, Options{Path: copyCommitted(t, s)})
-	if n := crashed.unsaved.Events(); n != 0 {
+	if _, n := openCrashed(t, s, dumpLive(t, s)); n != 0 {
 		t.Fatalf("open applied %d events again after the commit with the gap", n)
-	}
-	if got := dumpLive(t, crashed); got != want {
-		t.Fatalf("the live state after the gap differs:\n%s\nwant\n%s", got, want)
 	}
 }
 
