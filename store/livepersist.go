@@ -151,10 +151,10 @@ func liveKey(prefix byte, key string) []byte {
 // liveSaveEvery and liveSaveEvents bound how far the saved live state lags behind the
 // stored events: the commit after either has passed since the last save saves it, as do a
 // commit with a gap, housekeeping when the writer is idle, and close. Saving at every commit
-// encoded each changed meeting and participant again every few milliseconds; on an account
-// with thousands of active meetings nearly every event changes a different one, and at
-// 20,000 events/s that kept the writer too busy to keep up. After a crash, open applies the
-// lagging events again: at most liveSaveEvents (at 1,000 events/s, one liveSaveEvery's).
+// encoded each changed meeting and participant again every few milliseconds, inside the
+// writer's transaction; on an account with thousands of active meetings nearly every event
+// changes a different one, and from 15,000 events/s that kept the writer behind. After a
+// crash, open applies the lagging events again: at most liveSaveEvents, about a second.
 var (
 	liveSaveEvery  = 5 * time.Second
 	liveSaveEvents = 50_000

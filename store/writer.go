@@ -600,6 +600,7 @@ func (w *writer) commit(batch []input) error {
 				}
 			}
 		}
+		// applyLive takes the batch before it encodes a save: a save includes its last event.
 		c.applied = c.events.Sequence()
 		c.saveLive = w.liveSaveDue || c.hasGap() || time.Since(w.liveSavedAt) >= liveSaveEvery ||
 			s.unsaved.Events()+len(c.added) >= liveSaveEvents
