@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -324,6 +325,68 @@ func encodeLive(st *live.State, d live.Dirty, applied uint64) (liveBatch, error)
 	add(opPut, kNewest, binary.BigEndian.AppendUint64(nil, uint64(st.NewestTS)))
 	add(opPut, kApplied, binary.BigEndian.AppendUint64(nil, applied))
 	return out, nil
+}
+
+// captureLive copies from st what a save of d reads (see encodeLive), so that it can be
+// encoded while the writer goes on changing st: the meetings d names with their sessions,
+// each with only the changed participants and leaves; the recordings, users and tombstones
+// d names. Participants are never changed in place, and strings are immutable. The caller
+// holds liveMu.
+func captureLive(st *live.State, d live.Dirty) *live.State {
+	c := live.New()
+	c.NewestTS = st.NewestTS
+	copyMeeting := func(k string) *live.Meeting {
+		if cm := c.Meetings[k]; cm != nil {
+			return cm
+		}
+		m := st.Meetings[k]
+		if m == nil {
+			return nil
+		}
+		cm := live.Meeting{}
+		cm.CopyHead(m)
+		cm.Sessions = slices.Clone(m.Sessions)
+		c.Meetings[k] = &cm
+		return &cm
+	}
+	for _, ks := range [][]string{d.Gone, d.Meetings} {
+		for _, k := range ks {
+			copyMeeting(k)
+		}
+	}
+	for mk, pks := range d.People {
+		m, cm := st.Meetings[mk], copyMeeting(mk)
+		if cm == nil {
+			continue
+		}
+		cm.Participants, cm.Left = map[string]*live.Participant{}, map[string]int64{}
+		for _, pk := range pks {
+			if p := m.Participants[pk]; p != nil {
+				cm.Participants[pk] = p
+			}
+			if ts, ok := m.Left[pk]; ok {
+				cm.Left[pk] = ts
+			}
+		}
+	}
+	for _, k := range d.Recordings {
+		if r := st.Recordings[k]; r != nil {
+			cr := *r
+			cr.Files = slices.Clone(r.Files)
+			c.Recordings[k] = &cr
+		}
+	}
+	for _, k := range d.Users {
+		if u, ok := st.Users[k]; ok {
+			c.Users[k] = u
+		}
+	}
+	for _, k := range d.Ended {
+		if e, ok := st.Ended[k]; ok {
+			c.Ended[k] = e
+		}
+	}
+	return c
 }
 
 // writeLive writes a save (see liveChanges) into the live bucket, in key order.

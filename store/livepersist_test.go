@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -309,5 +310,56 @@ func TestSchema2LiveStateIsTakenAsComplete(t *testing.T) {
 	})
 	if got := dumpLive(t, s); got != want {
 		t.Fatalf("the upgraded live state differs:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A save is captured in one commit and encoded beside the writer for a later commit to
+// write: until then the file holds the previous save, and a crash loses nothing (open
+// applies the events after it). A commit that fails meanwhile drops the captured save (its
+// state may hold the failed batch) and the state read back is saved in full by the retry.
+func TestSaveEncodedBesideTheWriter(t *testing.T) {
+	defer func(e int) { liveSaveEvents = e }(liveSaveEvents)
+	liveSaveEvents = 300
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openTest(t, Options{Path: path})
+	encoded, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.opts.encodeHook = func() {
+		once.Do(func() { close(encoded) })
+		<-release
+	}
+	items := benchEventsAt(t, 1_200, 300)
+	submit(t, s, items[:400]...)
+	<-encoded // a save was captured; its batch waits to be handed over
+	submit(t, s, items[400:800]...)
+	if _, n := openCrashed(t, s, dumpLive(t, s)); n != int(s.LastSeq()) {
+		t.Fatalf("a crash now applies %d events again, want all %d: no save is written yet", n, s.LastSeq())
+	}
+
+	var failed atomic.Bool
+	s.opts.commitHook = func() error {
+		if failed.CompareAndSwap(false, true) {
+			close(release) // the failed commit's reload waits for the captured save, and drops it
+			return errors.New("write events.db: input/output error")
+		}
+		return nil
+	}
+	submit(t, s, items[800:900]...)
+	if !failed.Load() {
+		t.Fatal("no commit failed")
+	}
+	if _, n := openCrashed(t, s, dumpLive(t, s)); n != 0 {
+		t.Fatalf("after a failed commit and its retry, a crash applies %d events again: the retry did not save", n)
+	}
+
+	submit(t, s, items[900:]...) // captured beside the writer again, written by a later commit or at close
+	want := dumpLive(t, s)
+	s.Close()
+	s = openTest(t, Options{Path: path})
+	if n := s.unsaved.Events(); n != 0 {
+		t.Fatalf("after close, open applied %d events again", n)
+	}
+	if got := dumpLive(t, s); got != want {
+		t.Fatalf("the live state after close differs:\n%s\nwant\n%s", got, want)
 	}
 }

@@ -80,6 +80,8 @@ type Options struct {
 
 	// commitHook, when set, runs before each commit and can fail it (tests inject disk errors).
 	commitHook func() error
+	// encodeHook, when set, runs as a save encoded beside the writer is done (tests hold it).
+	encodeHook func()
 }
 
 // Owner is written beside the database while a process holds it read-write.

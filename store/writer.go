@@ -167,7 +167,17 @@ type writer struct {
 	lastCommit    time.Time // when the last commit began (monotonic clock: commitEvery is real time)
 	pruneMore     bool
 	liveSavedAt   time.Time // when the live state was last saved (real time, as liveSaveEvery)
-	liveSaveDue   bool      // save it at the next commit
+	liveSaveDue   bool      // save it at the next commit, in that commit
+	// A save is captured in one commit (or when idle) and encoded beside the writer
+	// (saveEncoding until saveDone delivers it), then written by a later commit or when idle
+	// (saveReady until then): a busy account's save is tens of MiB of JSON, and the writer's
+	// transaction waited for it. Saves that must be in their commit (after a reload, with a
+	// gap, at close) are encoded there, after the one in flight is written.
+	saveEncoding bool
+	saveDone     chan liveSave
+	saveReady    *liveSave
+	liveGen      uint64 // reloads of the live state (reloadLive): a save captured before one is dropped
+	committedSeq uint64 // the newest event committed
 
 	healthMu sync.Mutex
 	health   Health
@@ -188,6 +198,7 @@ func newWriter(s *Store) *writer {
 		meta := tx.Bucket(bMeta)
 		json.Unmarshal(meta.Get(kLink), &w.link)
 		json.Unmarshal(meta.Get(kCounts), &w.counts)
+		w.committedSeq = tx.Bucket(bEvents).Sequence()
 		if k, v := tx.Bucket(bEvents).Cursor().Last(); k != nil {
 			if b, err := decodeBlock(keySeq(k), v); err == nil && len(b.recs) < blockMax {
 				w.tail = b
@@ -200,6 +211,7 @@ func newWriter(s *Store) *writer {
 	w.lastHousekeep = s.now()
 	w.liveSavedAt = time.Now()
 	w.liveSaveDue = !s.unsaved.Empty() // events were applied at open: save them soon
+	w.saveDone = make(chan liveSave, 1)
 	return w
 }
 
@@ -431,8 +443,8 @@ func (w *writer) final() {
 	// state holds its events, which are not stored.
 	w.liveSaveDue = true
 	if len(batch) == 0 {
-		if w.liveSaveWanted() {
-			w.saveLiveNow(w.s.now(), false)
+		if w.collectSave(true); w.liveSaveWanted() {
+			w.saveAtClose()
 		}
 		return
 	}
@@ -555,8 +567,14 @@ func (w *writer) commit(batch []input) error {
 	before := w.save()
 	pub := &Batch{}
 	var flushes, prunes []chan struct{}
-	liveChanged, savedLive := false, false
+	// savedLive: the commit captured a save (written now, or encoded beside the writer) or
+	// wrote one; wroteSave: it wrote the one encoded since; dueMet: it saved as it had to.
+	liveChanged, savedLive, captured, dueMet, wroteSave := false, false, false, false, false
+	var applied uint64
 
+	// A commit that must save (after a reload, a gap) writes the save encoded beside it
+	// first: wait for it here, outside liveMu. Any transition may open or close a gap.
+	w.collectSave(w.liveSaveDue || w.dropGap != nil || slices.ContainsFunc(batch, func(in input) bool { return in.item.Transition != nil }))
 	err := s.update(func(tx *bolt.Tx) error {
 		s.liveMu.Lock()
 		defer s.liveMu.Unlock()
@@ -600,15 +618,27 @@ func (w *writer) commit(batch []input) error {
 				}
 			}
 		}
-		// applyLive takes the batch before it encodes a save: a save includes its last event.
-		c.applied = c.events.Sequence()
-		c.saveLive = w.liveSaveDue || c.hasGap() || time.Since(w.liveSavedAt) >= liveSaveEvery ||
-			s.unsaved.Events()+len(c.added) >= liveSaveEvents
-		liveRes, err := c.flushAndApply(w)
+		// A save encoded since the last commit goes first: saves are written in order.
+		c.saveSync = w.liveSaveDue || c.hasGap()
+		if c.saveSync && w.saveEncoding {
+			w.collectSave(true) // not foreseen above; rare
+		}
+		ws, err := w.writeReadySave(tx)
 		if err != nil {
 			return err
 		}
-		liveChanged, savedLive = liveRes.changed, c.saveLive
+		wroteSave = ws
+		// applyLive takes the batch before it captures a save: a save includes its last event.
+		c.applied, c.gen, c.saveDone = c.events.Sequence(), w.liveGen, w.saveDone
+		due := c.saveSync || time.Since(w.liveSavedAt) >= liveSaveEvery || s.unsaved.Events()+len(c.added) >= liveSaveEvents
+		c.saveLive = due && !w.saveEncoding && (w.saveReady == nil || wroteSave)
+		liveRes, err := c.flushAndApply(w)
+		w.saveEncoding = w.saveEncoding || liveRes.encoding
+		if err != nil {
+			return err
+		}
+		liveChanged, savedLive = liveRes.changed, c.saveLive || wroteSave
+		captured, dueMet, applied = c.saveLive, c.saveLive && c.saveSync, c.applied
 		if len(liveRes.save) > 0 {
 			if err := writeLive(tx, liveRes.save); err != nil {
 				return err
@@ -650,8 +680,15 @@ func (w *writer) commit(batch []input) error {
 	now := s.now()
 	w.lastAliveSave = now
 	w.dropGap, w.retry = nil, 0
-	if savedLive {
-		w.liveSavedAt, w.liveSaveDue = time.Now(), false
+	w.committedSeq = applied
+	if wroteSave {
+		w.saveReady = nil
+	}
+	if captured {
+		w.liveSavedAt = time.Now()
+	}
+	if dueMet {
+		w.liveSaveDue = false
 	}
 	if liveChanged {
 		s.liveMu.Lock()
@@ -683,6 +720,14 @@ func (w *writer) commit(batch []input) error {
 // events that were not stored.
 func (w *writer) reloadLive() {
 	s := w.s
+	// A save captured before is of a state that may hold the failed batch: drop it. The
+	// reloaded state's unsaved changes include whatever it had.
+	if w.saveEncoding {
+		<-w.saveDone
+		w.saveEncoding = false
+	}
+	w.saveReady = nil
+	w.liveGen++
 	_ = s.view(func(tx *bolt.Tx) error {
 		st, unsaved, err := readLive(tx)
 		if err == nil {
@@ -714,6 +759,11 @@ type txCtx struct {
 	// says whether this commit saves the live state.
 	applied  uint64
 	saveLive bool
+	// saveSync: the save is encoded and written in this commit (a gap, a reload, close),
+	// not beside the writer; gen is the live state's reload count.
+	saveSync bool
+	gen      uint64
+	saveDone chan<- liveSave
 }
 
 // hasGap reports whether the batch marks a gap in the live state: a commit with one saves
@@ -737,9 +787,51 @@ type liveOp struct {
 }
 
 type liveResult struct {
-	changed bool
-	save    liveBatch
-	err     error
+	changed  bool
+	save     liveBatch // a save to write in this commit
+	encoding bool      // a save is being encoded beside the writer, for the next commit
+	err      error
+}
+
+// liveSave is a save encoded beside the writer.
+type liveSave struct {
+	gen   uint64 // the live state's reload count when it was captured
+	batch liveBatch
+	err   error
+}
+
+// collectSave takes the save encoded beside the writer if it is done or, with wait, once
+// it is. It must not wait while holding liveMu: viewers would wait too.
+func (w *writer) collectSave(wait bool) {
+	if !w.saveEncoding {
+		return
+	}
+	if wait {
+		r := <-w.saveDone
+		w.saveEncoding, w.saveReady = false, &r
+		return
+	}
+	select {
+	case r := <-w.saveDone:
+		w.saveEncoding, w.saveReady = false, &r
+	default:
+	}
+}
+
+// writeReadySave writes the save collected since the last commit, if it is of the live
+// state as it stands.
+func (w *writer) writeReadySave(tx *bolt.Tx) (wrote bool, err error) {
+	r := w.saveReady
+	switch {
+	case r == nil:
+		return false, nil
+	case r.gen != w.liveGen:
+		w.saveReady = nil
+		return false, nil
+	case r.err != nil:
+		return false, r.err
+	}
+	return true, writeLive(tx, r.batch)
 }
 
 // flushAndApply does the two jobs that follow the batch's decisions, side by side on a
@@ -804,10 +896,28 @@ func (c *txCtx) applyLive(s *Store) liveResult {
 		r.changed = r.changed || changed
 	}
 	s.noteLiveChanges(len(c.added))
-	if c.saveLive {
+	switch {
+	case c.saveLive && c.saveSync:
 		r.save, r.err = liveChanges(s.state, s.unsaved.Take(), c.applied)
+	case c.saveLive:
+		s.startEncode(c.saveDone, c.gen, c.applied)
+		r.encoding = true
 	}
 	return r
+}
+
+// startEncode captures what changed since the last save (with applied, the newest event the
+// state includes) and encodes it beside the writer, for done. The caller holds liveMu.
+func (s *Store) startEncode(done chan<- liveSave, gen, applied uint64) {
+	d, hook := s.unsaved.Take(), s.opts.encodeHook
+	st := captureLive(s.state, d)
+	go func() {
+		batch, err := liveChanges(st, d, applied)
+		if hook != nil {
+			hook()
+		}
+		done <- liveSave{gen, batch, err}
+	}()
 }
 
 type kv struct{ k, v []byte }
@@ -1081,7 +1191,7 @@ func (w *writer) housekeep() {
 		w.pruneMore = w.s.opts.Retain > 0 || w.s.opts.MaxBytes > 0
 		w.expireLive(now)
 	} else if w.liveSaveWanted() {
-		w.saveLiveNow(now, false)
+		w.saveIdle()
 	}
 	// Also right after the expiry, for what it and its fold read (see commit).
 	if expired || now.Sub(w.lastRelease) >= releaseEvery {
@@ -1090,35 +1200,75 @@ func (w *writer) housekeep() {
 	}
 }
 
-// expireLive forgets stale live state and saves it: housekeeping runs when the writer is
-// idle, a better time for that than a busy commit.
-func (w *writer) expireLive(now time.Time) { w.saveLiveNow(now, true) }
-
-// saveLiveNow saves the live state in a transaction of its own (see liveSaveEvery), after
-// forgetting what went stale by now when expire is set.
-func (w *writer) saveLiveNow(now time.Time, expire bool) {
+// expireLive forgets stale live state (housekeeping runs when the writer is idle, a better
+// time for that than a busy commit); a save takes what that changed.
+func (w *writer) expireLive(now time.Time) {
 	s := w.s
+	s.liveMu.Lock()
+	if s.state.Expire(now) {
+		s.liveVer++
+		s.noteLiveChanges(0)
+	}
+	s.liveMu.Unlock()
+	if w.liveSaveWanted() {
+		w.saveIdle()
+	}
+}
+
+// saveIdle, when the writer is idle, writes the save encoded beside it, or starts one: even
+// idle moments under load are short, and a save's encoding takes hundreds of milliseconds on
+// a busy account.
+func (w *writer) saveIdle() {
+	s := w.s
+	if w.saveReady != nil {
+		err := s.update(func(tx *bolt.Tx) error {
+			_, err := w.writeReadySave(tx)
+			return err
+		})
+		if err != nil {
+			w.reloadLive()
+			return
+		}
+		w.saveReady = nil
+		return
+	}
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	s.noteLiveChanges(0)
+	s.startEncode(w.saveDone, w.liveGen, w.committedSeq)
+	w.saveEncoding, w.liveSavedAt = true, time.Now()
+}
+
+// saveAtClose writes the save encoded beside the writer, if any, and saves the rest: the
+// next open then has no events to apply again.
+func (w *writer) saveAtClose() {
+	s := w.s
+	w.collectSave(true) // saves are written in order
 	err := s.update(func(tx *bolt.Tx) error {
 		s.liveMu.Lock()
 		defer s.liveMu.Unlock()
-		if expire && s.state.Expire(now) {
-			s.liveVer++
+		if _, err := w.writeReadySave(tx); err != nil {
+			return err
 		}
-		return s.saveLive(tx, tx.Bucket(bEvents).Sequence())
+		return s.saveLive(tx, w.committedSeq)
 	})
 	if err != nil {
 		w.reloadLive()
 		return
 	}
-	w.liveSavedAt, w.liveSaveDue = time.Now(), false
+	w.saveReady = nil
 }
 
-// liveSaveWanted reports whether changes wait to be saved and it is time, or due.
+// liveSaveWanted reports whether a save encoded beside the writer waits to be written, or
+// changes wait to be saved and it is time, or due. It does not wait for an encoding.
 func (w *writer) liveSaveWanted() bool {
+	if w.collectSave(false); w.saveEncoding {
+		return false // a save is still being encoded: the next tick writes it
+	}
 	s := w.s
 	s.liveMu.Lock()
 	defer s.liveMu.Unlock()
-	return !s.unsaved.Empty() && (w.liveSaveDue || time.Since(w.liveSavedAt) >= liveSaveEvery)
+	return w.saveReady != nil || !s.unsaved.Empty() && (w.liveSaveDue || time.Since(w.liveSavedAt) >= liveSaveEvery)
 }
 
 func (w *writer) isClosed() bool {

@@ -172,6 +172,13 @@ func (r *Recording) clone() *Recording {
 	return &c
 }
 
+// CopyHead makes m a copy of src's own fields, without its participants, leaves, sessions
+// and the writer's indexes.
+func (m *Meeting) CopyHead(src *Meeting) {
+	*m = *src
+	m.stays, m.Participants, m.Left, m.Sessions = nil, nil, nil, nil
+}
+
 func (m *Meeting) clone() *Meeting {
 	c := *m
 	c.stays = nil                               // the writer's index, not shared with readers
