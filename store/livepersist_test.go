@@ -73,15 +73,7 @@ func TestLiveStateRoundTrip(t *testing.T) {
 		// A last few events, saved at close.
 		submit(t, s, items[start:start+1_490]...)
 		submit(t, s, items[start+1_490:start+1_500]...)
-		want := dumpLive(t, s)
-		s.Close()
-		s = openTest(t, Options{Path: path})
-		if n := s.unsaved.Events(); n != 0 {
-			t.Errorf("after a clean close, open applied %d events again", n)
-		}
-		if got := dumpLive(t, s); got != want {
-			t.Fatalf("after %d events, the reopened live state differs:\n%s\nwant\n%s", start+1_500, got, want)
-		}
+		s = reopenAfterClose(t, s, path)
 		if len(s.Live().Meetings) == 0 {
 			t.Fatal("no active meetings to compare")
 		}
@@ -353,13 +345,21 @@ func TestSaveEncodedBesideTheWriter(t *testing.T) {
 	}
 
 	submit(t, s, items[900:]...) // captured beside the writer again, written by a later commit or at close
+	reopenAfterClose(t, s, path)
+}
+
+// reopenAfterClose closes s, opens path again, and checks that open applied no event again
+// and that the live state is the one s had.
+func reopenAfterClose(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
 	want := dumpLive(t, s)
 	s.Close()
-	s = openTest(t, Options{Path: path})
-	if n := s.unsaved.Events(); n != 0 {
-		t.Fatalf("after close, open applied %d events again", n)
+	r := openTest(t, Options{Path: path})
+	if n := r.unsaved.Events(); n != 0 {
+		t.Fatalf("after a clean close, open applied %d events again", n)
 	}
-	if got := dumpLive(t, s); got != want {
-		t.Fatalf("the live state after close differs:\n%s\nwant\n%s", got, want)
+	if got := dumpLive(t, r); got != want {
+		t.Fatalf("the live state reopened after close differs:\n%s\nwant\n%s", got, want)
 	}
+	return r
 }
