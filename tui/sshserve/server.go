@@ -137,6 +137,11 @@ func New(cfg Config) (*Server, error) {
 		func(srv *ssh.Server) error {
 			srv.AddHostKey(signer)
 			srv.HandshakeTimeout = handshakeTimeout
+			// Refused keys are logged by authorize; this names the rest: a client that
+			// offered only a password, or no key at all, a handshake cut short, a scan.
+			srv.ConnectionFailedCallback = func(conn net.Conn, err error) {
+				s.log.Info("ssh: connection ended before login", "addr", conn.RemoteAddr().String(), "err", err)
+			}
 			return nil
 		},
 		// The only authentication method: without password or keyboard-interactive

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -188,8 +189,52 @@ func TestRemovingAKeyEndsItsSessions(t *testing.T) {
 	}
 }
 
+// logRecords is a slog handler that hands each record to a channel (dropped when full).
+type logRecords chan slog.Record
+
+func (c logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (c logRecords) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c logRecords) WithGroup(string) slog.Handler            { return c }
+func (c logRecords) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case c <- r:
+	default:
+	}
+	return nil
+}
+
+// attr is the value of the record's attribute key, as text.
+func attr(r slog.Record, key string) string {
+	var v string
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == key {
+			v = a.Value.String()
+			return false
+		}
+		return true
+	})
+	return v
+}
+
+// waitFor returns the first record with message msg, failing after wait.
+func (c logRecords) waitFor(t *testing.T, msg string) slog.Record {
+	t.Helper()
+	timeout := time.After(wait)
+	for {
+		select {
+		case r := <-c:
+			if r.Message == msg {
+				return r
+			}
+		case <-timeout:
+			t.Fatalf("no %q in the log", msg)
+		}
+	}
+}
+
 func TestOnlyAuthorizedKeysGetIn(t *testing.T) {
-	r := newRig(t, nil)
+	logs := make(logRecords, 100)
+	r := newRig(t, func(c *Config) { c.Logger = slog.New(logs) })
 	if _, err := r.session(r.bob); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
 		t.Fatalf("bob's key, not in authorized_keys: %v", err)
 	}
@@ -202,6 +247,17 @@ func TestOnlyAuthorizedKeysGetIn(t *testing.T) {
 	if c, err := gossh.Dial("tcp", r.addr, cfg); err == nil {
 		c.Close()
 		t.Fatal("a client without a key got in")
+	}
+	// Both are in the log, with where they came from: bob's key, then each connection that
+	// never logged in (bob's, then the keyless one).
+	bobKey := gossh.FingerprintSHA256(r.bob.PublicKey())
+	if got := logs.waitFor(t, "ssh: key refused"); !strings.HasPrefix(attr(got, "addr"), "127.0.0.1:") || attr(got, "key") != bobKey {
+		t.Errorf("the refused key's record: addr %q, key %q (bob's is %s)", attr(got, "addr"), attr(got, "key"), bobKey)
+	}
+	for range 2 {
+		if got := logs.waitFor(t, "ssh: connection ended before login"); !strings.HasPrefix(attr(got, "addr"), "127.0.0.1:") || attr(got, "err") == "" {
+			t.Errorf("a failed connection's record: addr %q, err %q", attr(got, "addr"), attr(got, "err"))
+		}
 	}
 }
 
