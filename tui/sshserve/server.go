@@ -289,7 +289,11 @@ func (s *Server) handle(ssh.Handler) ssh.Handler {
 		if vs.monitor {
 			s.watch(vs)
 			if msg := vs.endMessage(); msg != "" {
+				// Ended by the server (a revoked key, shutdown, idle), not by the viewer:
+				// a wrapper script sees it in the exit status too.
 				fmt.Fprintf(vs.Stderr(), "zoomwatch: %s\n", msg)
+				exit = exitFail
+				vs.Exit(exit)
 			}
 			return
 		}

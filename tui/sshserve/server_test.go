@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -167,7 +168,10 @@ func TestRemovingAKeyEndsItsSessions(t *testing.T) {
 	alice.screen.waitFor(t, "Active meetings")
 
 	r.authorize(r.alice)
-	bob.ended(t)
+	var ee *gossh.ExitError
+	if err := bob.ended(t); !errors.As(err, &ee) || ee.ExitStatus() != exitFail {
+		t.Errorf("bob's session ended with %v, want exit status %d", err, exitFail)
+	}
 	if !strings.Contains(bob.stderr.text(), "zoomwatch: this key was removed from the authorized keys file") {
 		t.Errorf("bob was not told why: %q", bob.stderr.text())
 	}
