@@ -189,7 +189,8 @@ var splitSaveAt = 512 // a test lowers it
 
 // liveChanges encodes the records d names, as st has them, as one batch of changes (see
 // liveBatch), with applied as the newest event they include. It does not touch the
-// database, so that it can run beside the writer's own puts. The caller holds liveMu.
+// database, so that it can run beside the writer's own puts. st is the store's state (the
+// caller holds liveMu) or a copy of what d names (captureLive), encoded beside the writer.
 func liveChanges(st *live.State, d live.Dirty, applied uint64) (liveBatch, error) {
 	if len(d.Meetings)+len(d.People) < splitSaveAt {
 		return encodeLive(st, d, applied)
