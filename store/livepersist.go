@@ -184,7 +184,7 @@ func (s *Store) noteLiveChanges(events int) {
 
 // splitSaveAt is the number of changed meetings past which a save is encoded on two cores:
 // on a busy account a save rewrites thousands of meetings and their people (tens of MiB of
-// JSON), and the commit that saves waits for it.
+// JSON), and whatever waits for it (a commit that must save, the next save) waits less.
 var splitSaveAt = 512 // a test lowers it
 
 // liveChanges encodes the records d names, as st has them, as one batch of changes (see

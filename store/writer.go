@@ -176,7 +176,6 @@ type writer struct {
 	saveEncoding bool
 	saveDone     chan liveSave
 	saveReady    *liveSave
-	liveGen      uint64 // reloads of the live state (reloadLive): a save captured before one is dropped
 	committedSeq uint64 // the newest event committed
 
 	healthMu sync.Mutex
@@ -567,9 +566,9 @@ func (w *writer) commit(batch []input) error {
 	before := w.save()
 	pub := &Batch{}
 	var flushes, prunes []chan struct{}
-	// savedLive: the commit captured a save (written now, or encoded beside the writer) or
-	// wrote one; wroteSave: it wrote the one encoded since; dueMet: it saved as it had to.
-	liveChanged, savedLive, captured, dueMet, wroteSave := false, false, false, false, false
+	// captured: the commit took a save (written now, or encoded beside the writer);
+	// wroteSave: it wrote the one encoded since the last; wroteSync: it wrote its own.
+	liveChanged, captured, wroteSave, wroteSync := false, false, false, false
 	var applied uint64
 
 	// A commit that must save (after a reload, a gap) writes the save encoded beside it
@@ -629,7 +628,7 @@ func (w *writer) commit(batch []input) error {
 		}
 		wroteSave = ws
 		// applyLive takes the batch before it captures a save: a save includes its last event.
-		c.applied, c.gen, c.saveDone = c.events.Sequence(), w.liveGen, w.saveDone
+		c.applied = c.events.Sequence()
 		due := c.saveSync || time.Since(w.liveSavedAt) >= liveSaveEvery || s.unsaved.Events()+len(c.added) >= liveSaveEvents
 		c.saveLive = due && !w.saveEncoding && (w.saveReady == nil || wroteSave)
 		liveRes, err := c.flushAndApply(w)
@@ -637,9 +636,8 @@ func (w *writer) commit(batch []input) error {
 		if err != nil {
 			return err
 		}
-		liveChanged, savedLive = liveRes.changed, c.saveLive || wroteSave
-		captured, dueMet, applied = c.saveLive, c.saveLive && c.saveSync, c.applied
-		if len(liveRes.save) > 0 {
+		liveChanged, captured, applied = liveRes.changed, c.saveLive, c.applied
+		if wroteSync = len(liveRes.save) > 0; wroteSync {
 			if err := writeLive(tx, liveRes.save); err != nil {
 				return err
 			}
@@ -672,7 +670,7 @@ func (w *writer) commit(batch []input) error {
 			}
 		}
 	}
-	if savedLive {
+	if wroteSave || wroteSync {
 		// A save rewrites the live records, on a busy account most of them: tens of MiB of
 		// the file that would otherwise stay in the resident size until the next release.
 		s.releaseMapping()
@@ -687,7 +685,7 @@ func (w *writer) commit(batch []input) error {
 	if captured {
 		w.liveSavedAt = time.Now()
 	}
-	if dueMet {
+	if wroteSync {
 		w.liveSaveDue = false
 	}
 	if liveChanged {
@@ -720,14 +718,14 @@ func (w *writer) commit(batch []input) error {
 // events that were not stored.
 func (w *writer) reloadLive() {
 	s := w.s
-	// A save captured before is of a state that may hold the failed batch: drop it. The
-	// reloaded state's unsaved changes include whatever it had.
+	// A save captured before is of a state that may hold the failed batch: wait for it and
+	// drop it (no encoding outlives a reload). The reloaded state's unsaved changes include
+	// whatever it had.
 	if w.saveEncoding {
 		<-w.saveDone
 		w.saveEncoding = false
 	}
 	w.saveReady = nil
-	w.liveGen++
 	_ = s.view(func(tx *bolt.Tx) error {
 		st, unsaved, err := readLive(tx)
 		if err == nil {
@@ -760,10 +758,8 @@ type txCtx struct {
 	applied  uint64
 	saveLive bool
 	// saveSync: the save is encoded and written in this commit (a gap, a reload, close),
-	// not beside the writer; gen is the live state's reload count.
+	// not beside the writer.
 	saveSync bool
-	gen      uint64
-	saveDone chan<- liveSave
 }
 
 // hasGap reports whether the batch marks a gap in the live state: a commit with one saves
@@ -795,7 +791,6 @@ type liveResult struct {
 
 // liveSave is a save encoded beside the writer.
 type liveSave struct {
-	gen   uint64 // the live state's reload count when it was captured
 	batch liveBatch
 	err   error
 }
@@ -818,15 +813,11 @@ func (w *writer) collectSave(wait bool) {
 	}
 }
 
-// writeReadySave writes the save collected since the last commit, if it is of the live
-// state as it stands.
+// writeReadySave writes the save collected since the last commit, if any.
 func (w *writer) writeReadySave(tx *bolt.Tx) (wrote bool, err error) {
 	r := w.saveReady
 	switch {
 	case r == nil:
-		return false, nil
-	case r.gen != w.liveGen:
-		w.saveReady = nil
 		return false, nil
 	case r.err != nil:
 		return false, r.err
@@ -850,7 +841,7 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 	}
 	var r liveResult
 	if len(c.added) < parallelMin {
-		r = c.applyLive(w.s)
+		r = c.applyLive(w)
 		if err := c.putIndexes(w); err != nil {
 			return r, err
 		}
@@ -858,7 +849,7 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 	} else {
 		done := make(chan liveResult, 1)
 		go func() {
-			r := c.applyLive(w.s)
+			r := c.applyLive(w)
 			encode()
 			done <- r
 		}()
@@ -884,7 +875,8 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 
 // applyLive applies the batch to the live state and, when the commit saves it, encodes what
 // changed since the last save. The caller holds liveMu.
-func (c *txCtx) applyLive(s *Store) liveResult {
+func (c *txCtx) applyLive(w *writer) liveResult {
+	s := w.s
 	var r liveResult
 	for _, op := range c.live {
 		var changed bool
@@ -900,7 +892,7 @@ func (c *txCtx) applyLive(s *Store) liveResult {
 	case c.saveLive && c.saveSync:
 		r.save, r.err = liveChanges(s.state, s.unsaved.Take(), c.applied)
 	case c.saveLive:
-		s.startEncode(c.saveDone, c.gen, c.applied)
+		s.startEncode(w.saveDone, c.applied)
 		r.encoding = true
 	}
 	return r
@@ -908,7 +900,7 @@ func (c *txCtx) applyLive(s *Store) liveResult {
 
 // startEncode captures what changed since the last save (with applied, the newest event the
 // state includes) and encodes it beside the writer, for done. The caller holds liveMu.
-func (s *Store) startEncode(done chan<- liveSave, gen, applied uint64) {
+func (s *Store) startEncode(done chan<- liveSave, applied uint64) {
 	d, hook := s.unsaved.Take(), s.opts.encodeHook
 	st := captureLive(s.state, d)
 	go func() {
@@ -916,7 +908,7 @@ func (s *Store) startEncode(done chan<- liveSave, gen, applied uint64) {
 		if hook != nil {
 			hook()
 		}
-		done <- liveSave{gen, batch, err}
+		done <- liveSave{batch, err}
 	}()
 }
 
@@ -1193,8 +1185,7 @@ func (w *writer) housekeep() {
 	} else if w.liveSaveWanted() {
 		w.saveIdle()
 	}
-	// Also right after the expiry, for what it and its fold read (see commit).
-	if expired || now.Sub(w.lastRelease) >= releaseEvery {
+	if now.Sub(w.lastRelease) >= releaseEvery {
 		w.lastRelease = now
 		w.s.releaseMapping()
 	}
@@ -1230,12 +1221,13 @@ func (w *writer) saveIdle() {
 			return
 		}
 		w.saveReady = nil
+		s.releaseMapping() // as after a commit that writes a save
 		return
 	}
 	s.liveMu.Lock()
 	defer s.liveMu.Unlock()
 	s.noteLiveChanges(0)
-	s.startEncode(w.saveDone, w.liveGen, w.committedSeq)
+	s.startEncode(w.saveDone, w.committedSeq)
 	w.saveEncoding, w.liveSavedAt = true, time.Now()
 }
 
