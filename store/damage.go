@@ -49,6 +49,9 @@ func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 	return s.db.Update(fn)
 }
 
+// boltMagic opens each bbolt meta page, after its 16-byte page header.
+const boltMagic = 0xED0CDAED
+
 // checkLength refuses a file (f, of size bytes) shorter than its newest meta page says it
 // is: bbolt would fault on the first read past the end (a truncated copy, a full disk
 // during a copy). It runs before bbolt opens the file, so another process may be writing a
@@ -69,7 +72,7 @@ func checkLength(f *os.File, path string, size int64) error {
 		}
 		h := fnv.New64a()
 		h.Write(m[16:72])
-		if binary.LittleEndian.Uint32(m[16:20]) != 0xED0CDAED || h.Sum64() != binary.LittleEndian.Uint64(m[72:80]) {
+		if binary.LittleEndian.Uint32(m[16:20]) != boltMagic || h.Sum64() != binary.LittleEndian.Uint64(m[72:80]) {
 			continue
 		}
 		if i == 0 {

@@ -265,8 +265,8 @@ func sniff(path string) error {
 	if n == 0 && errors.Is(err, io.EOF) {
 		return nil // empty file: bbolt initialises it
 	}
-	// A bbolt file starts with a meta page: 16 bytes of page header, then magic 0xED0CDAED.
-	if err != nil || binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
+	// A bbolt file starts with a meta page: 16 bytes of page header, then the magic.
+	if err != nil || binary.LittleEndian.Uint32(hdr[16:20]) != boltMagic {
 		return &FormatError{path, "not a zoomwatch database (not a bbolt file); it was not modified"}
 	}
 	return checkLength(f, path, fi.Size())
