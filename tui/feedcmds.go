@@ -259,10 +259,15 @@ func readHealth(d *Deps, now time.Time) tickMsg {
 	}
 	t.gaps, _ = d.Store.Gaps(8)
 	// The connection pane's recent entries are the feed's: SSH logins (notes) are left to
-	// history, or a few viewers would push the transitions out.
+	// history, or a few viewers would push the transitions out. Of the newest 12 of those,
+	// gaps are left out too: the pane's gaps line has them.
 	recent, _ := d.Store.RecentLog(24)
+	n := 0
 	for _, e := range recent {
-		if e.Kind != store.LogNote && len(t.recent) < 12 {
+		if e.Kind == store.LogNote || n == 12 {
+			continue
+		}
+		if n++; e.Kind != store.LogGap {
 			t.recent = append(t.recent, e)
 		}
 	}

@@ -101,9 +101,6 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 	add(4, "store", trunc(m.storeLine(narrow), text))
 	label = "recent"
 	for i, e := range m.data.recent {
-		if e.Kind == store.LogGap {
-			continue // the gaps line has them
-		}
 		add(30+i, label, m.logLine(e, text))
 		label = ""
 	}

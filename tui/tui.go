@@ -116,7 +116,7 @@ type liveData struct {
 	health   store.Health
 	gaps     []store.Gap
 	gapCount int
-	recent   []store.LogEntry // newest connection-log entries, newest first
+	recent   []store.LogEntry // newest connection-log entries the pane lists (see readHealth), newest first
 	closed   bool             // the subscription ended (the store is closing)
 	err      error
 }
