@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -540,8 +541,86 @@ func foldLive(tx *bolt.Tx) error {
 	return err
 }
 
+// livePartBytes bounds what one commit writes of a save encoded beside the writer. A busy
+// account's save is tens of MiB; written in one commit, it held up the events behind it
+// for most of a second. splitSave cuts it into ranges of meetings, written by consecutive
+// commits, and only the last part holds the save's sequence number (a). A crash between
+// parts leaves some meetings' records newer than that number, and open applies their
+// events again: the reducer ignores an event it already holds, so each meeting, saved
+// whole in one part with its people, recording and end, comes out as it was.
+var livePartBytes = 2 << 20 // a test lowers it
+
+// splitSave reads a save and cuts it into parts of about livePartBytes, in order, each a
+// range of meetings with all their records; records of no meeting (users, and n and a) go
+// in the last part.
+func splitSave(batch liveBatch) ([]liveOverlay, error) {
+	o := newOverlay()
+	if err := o.add(batch); err != nil {
+		return nil, err
+	}
+	if len(batch) <= livePartBytes {
+		return []liveOverlay{o}, nil
+	}
+	size := map[string]int{}
+	for k, v := range o.last {
+		if mk, ok := recordMeeting(k); ok {
+			size[mk] += len(k) + len(v)
+		}
+	}
+	for p := range o.people {
+		size[p[1:len(p)-1]] += len(p)
+	}
+	var cuts []string // the first meeting of each part but the first
+	acc := 0
+	for _, mk := range slices.Sorted(maps.Keys(size)) {
+		if acc >= livePartBytes {
+			cuts, acc = append(cuts, mk), 0
+		}
+		acc += size[mk]
+	}
+	parts := make([]liveOverlay, len(cuts)+1)
+	for i := range parts {
+		parts[i] = liveOverlay{last: map[string][]byte{}, people: map[string]bool{}}
+	}
+	partOf := func(mk string) *liveOverlay {
+		return &parts[sort.Search(len(cuts), func(i int) bool { return cuts[i] > mk })]
+	}
+	for k, v := range o.last {
+		p := &parts[len(parts)-1]
+		if mk, ok := recordMeeting(k); ok {
+			p = partOf(mk)
+		}
+		p.last[k] = v
+	}
+	for k := range o.people {
+		partOf(k[1 : len(k)-1]).people[k] = true
+	}
+	return parts, nil
+}
+
+// recordMeeting is the meeting a live record belongs to, if any.
+func recordMeeting(k string) (string, bool) {
+	if len(k) < 2 {
+		return "", false
+	}
+	switch k[0] {
+	case pMeeting, pRecording, pEnded:
+		return k[1:], true
+	case pPerson:
+		mk, _, ok := strings.Cut(k[1:], "\x00")
+		return mk, ok
+	}
+	return "", false
+}
+
+// liveFill is how full a save leaves the live bucket's pages. A save of a busy account
+// rewrites most of them; at bbolt's default of one half, each page it filled was split in
+// two, about twice the pages to write and fsync at every save.
+const liveFill = 0.9
+
 // writeTo applies the overlay to the live bucket b.
 func (o liveOverlay) writeTo(b *bolt.Bucket) error {
+	b.FillPercent = liveFill
 	for prefix := range o.people {
 		c := b.Cursor()
 		p := []byte(prefix)

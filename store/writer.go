@@ -169,10 +169,11 @@ type writer struct {
 	liveSavedAt   time.Time // when the live state was last saved (real time, as liveSaveEvery)
 	liveSaveDue   bool      // save it at the next commit, in that commit
 	// A save is captured in one commit (or when idle) and encoded beside the writer
-	// (saveEncoding until saveDone delivers it), then written by a later commit or when idle
-	// (saveReady until then): a busy account's save is tens of MiB of JSON, and the writer's
-	// transaction waited for it. Saves that must be in their commit (after a reload, with a
-	// gap, at close) are encoded there, after the one in flight is written.
+	// (saveEncoding until saveDone delivers it), then written a part at a time by the
+	// commits that follow, or all at once when idle (saveReady until then): a busy
+	// account's save is tens of MiB of JSON, and the writer's transaction waited for it.
+	// Saves that must be in their commit (after a reload, with a gap, at close) are encoded
+	// there, after the rest of the one in flight is written.
 	saveEncoding bool
 	saveDone     chan liveSave
 	saveReady    *liveSave
@@ -567,9 +568,11 @@ func (w *writer) commit(batch []input) error {
 	pub := &Batch{}
 	var flushes, prunes []chan struct{}
 	// captured: the commit took a save (written now, or encoded beside the writer);
-	// wroteSave: it wrote the one encoded since the last; wroteSync: it wrote its own.
+	// wroteSave: it wrote parts (how many) of one encoded beside the writer; wroteSync: it
+	// wrote its own.
 	liveChanged, captured, wroteSave, wroteSync := false, false, false, false
 	var applied uint64
+	parts := 0
 
 	// A commit that must save (after a reload, a gap) writes the save encoded beside it
 	// first: wait for it here, outside liveMu. Any transition may open or close a gap.
@@ -617,20 +620,21 @@ func (w *writer) commit(batch []input) error {
 				}
 			}
 		}
-		// A save encoded since the last commit goes first: saves are written in order.
+		// The save encoded beside the writer goes first, a part per commit, or all of what
+		// is left of it before a save in this commit: saves are written in order.
 		c.saveSync = w.liveSaveDue || c.hasGap()
 		if c.saveSync && w.saveEncoding {
 			w.collectSave(true) // not foreseen above; rare
 		}
-		ws, err := w.writeReadySave(tx)
-		if err != nil {
+		var err error
+		if parts, err = w.writeReadySave(tx, c.saveSync); err != nil {
 			return err
 		}
-		wroteSave = ws
+		wroteSave = parts > 0
 		// applyLive takes the batch before it captures a save: a save includes its last event.
 		c.applied = c.events.Sequence()
 		due := c.saveSync || time.Since(w.liveSavedAt) >= liveSaveEvery || s.unsaved.Events()+len(c.added) >= liveSaveEvents
-		c.saveLive = due && !w.saveEncoding && (w.saveReady == nil || wroteSave)
+		c.saveLive = due && !w.saveEncoding && (w.saveReady == nil || parts == len(w.saveReady.parts))
 		liveRes, err := c.flushAndApply(w)
 		w.saveEncoding = w.saveEncoding || liveRes.encoding
 		if err != nil {
@@ -680,7 +684,7 @@ func (w *writer) commit(batch []input) error {
 	w.dropGap, w.retry = nil, 0
 	w.committedSeq = applied
 	if wroteSave {
-		w.saveReady = nil
+		w.wroteParts(parts)
 	}
 	if captured {
 		w.liveSavedAt = time.Now()
@@ -789,9 +793,10 @@ type liveResult struct {
 	err      error
 }
 
-// liveSave is a save encoded beside the writer.
+// liveSave is a save encoded beside the writer, cut into parts (splitSave): those not yet
+// written.
 type liveSave struct {
-	batch liveBatch
+	parts []liveOverlay
 	err   error
 }
 
@@ -813,16 +818,33 @@ func (w *writer) collectSave(wait bool) {
 	}
 }
 
-// writeReadySave writes the save collected since the last commit, if any.
-func (w *writer) writeReadySave(tx *bolt.Tx) (wrote bool, err error) {
+// writeReadySave writes the next part of the save collected, if any, or with all every
+// part left, and returns how many it wrote. Once they are committed, wroteParts drops them.
+func (w *writer) writeReadySave(tx *bolt.Tx, all bool) (int, error) {
 	r := w.saveReady
 	switch {
 	case r == nil:
-		return false, nil
+		return 0, nil
 	case r.err != nil:
-		return false, r.err
+		return 0, r.err
 	}
-	return true, writeLive(tx, r.batch)
+	n := 1
+	if all {
+		n = len(r.parts)
+	}
+	for _, p := range r.parts[:n] {
+		if err := p.writeTo(tx.Bucket(bLive)); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// wroteParts drops the first n parts of the save collected: they are committed.
+func (w *writer) wroteParts(n int) {
+	if w.saveReady.parts = w.saveReady.parts[n:]; len(w.saveReady.parts) == 0 {
+		w.saveReady = nil
+	}
 }
 
 // flushAndApply does the two jobs that follow the batch's decisions, side by side on a
@@ -905,10 +927,14 @@ func (s *Store) startEncode(done chan<- liveSave, applied uint64) {
 	st := captureLive(s.state, d)
 	go func() {
 		batch, err := liveChanges(st, d, applied)
+		var parts []liveOverlay
+		if err == nil {
+			parts, err = splitSave(batch)
+		}
 		if hook != nil {
 			hook()
 		}
-		done <- liveSave{batch, err}
+		done <- liveSave{parts, err}
 	}()
 }
 
@@ -1206,21 +1232,25 @@ func (w *writer) expireLive(now time.Time) {
 	}
 }
 
-// saveIdle, when the writer is idle, writes the save encoded beside it, or starts one: even
-// idle moments under load are short, and a save's encoding takes hundreds of milliseconds on
-// a busy account.
+// saveIdle, when the writer is idle, writes what is left of the save encoded beside it, or
+// starts one. Even idle moments under load are short: it writes a part per transaction and
+// stops when input waits; and a save's encoding takes hundreds of milliseconds on a busy
+// account.
 func (w *writer) saveIdle() {
 	s := w.s
 	if w.saveReady != nil {
-		err := s.update(func(tx *bolt.Tx) error {
-			_, err := w.writeReadySave(tx)
-			return err
-		})
-		if err != nil {
-			w.reloadLive()
-			return
+		for w.saveReady != nil && len(w.in) == 0 {
+			parts := 0
+			err := s.update(func(tx *bolt.Tx) (err error) {
+				parts, err = w.writeReadySave(tx, false)
+				return err
+			})
+			if err != nil {
+				w.reloadLive()
+				return
+			}
+			w.wroteParts(parts)
 		}
-		w.saveReady = nil
 		s.releaseMapping() // as after a commit that writes a save
 		return
 	}
@@ -1239,7 +1269,7 @@ func (w *writer) saveAtClose() {
 	err := s.update(func(tx *bolt.Tx) error {
 		s.liveMu.Lock()
 		defer s.liveMu.Unlock()
-		if _, err := w.writeReadySave(tx); err != nil {
+		if _, err := w.writeReadySave(tx, true); err != nil {
 			return err
 		}
 		return s.saveLive(tx, w.committedSeq)
