@@ -183,8 +183,10 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 
 	win := r.newWindow()
 	var (
-		sentMu    sync.Mutex
-		sentAt    = map[*feed.Event]time.Time{} // the send stamp of each event not yet committed
+		sentMu sync.Mutex
+		// The send stamp of each event submitted and not yet committed, in order: the store
+		// publishes what it adds in the order it was submitted, leaving out duplicates.
+		sentAt    []sentStamp
 		stored    atomic.Int64
 		missed    int
 		storeLat  []time.Duration // in commit order
@@ -211,8 +213,12 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 			sentMu.Lock()
 			for i := range n.Records {
 				ev := n.Records[i].Event
-				sent[i] = sentAt[ev]
-				delete(sentAt, ev)
+				for len(sentAt) > 0 && sentAt[0].ev != ev {
+					sentAt = sentAt[1:] // a duplicate, not stored
+				}
+				if len(sentAt) > 0 {
+					sent[i], sentAt = sentAt[0].at, sentAt[1:]
+				}
 			}
 			sentMu.Unlock()
 			stored.Add(int64(len(n.Records)))
@@ -237,7 +243,7 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 		for it := range items {
 			if it.Event != nil {
 				sentMu.Lock()
-				sentAt[it.Event] = it.SentAt
+				sentAt = append(sentAt, sentStamp{it.Event, it.SentAt})
 				sentMu.Unlock()
 			}
 			st.Submit(context.Background(), it)
@@ -263,6 +269,11 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 	step.Missed, step.CPU = missed, cpu
 	step.judge()
 	return step, nil
+}
+
+type sentStamp struct {
+	ev *feed.Event
+	at time.Time
 }
 
 // bareStep is the ceiling: a minimal client that reads frames and decodes them (frame and
