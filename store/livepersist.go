@@ -178,9 +178,7 @@ func (s *Store) saveLive(tx *bolt.Tx, applied uint64) error {
 // noteLiveChanges takes what the events just applied (events of them) changed in the live
 // state, for the next snapshot and the next save. The caller holds liveMu.
 func (s *Store) noteLiveChanges(events int) {
-	d := s.state.TakeDirty()
-	s.snapChanges.Add(d)
-	s.unsaved.Add(d, events)
+	s.state.MoveDirty(&s.unsaved, &s.snapChanges, events)
 }
 
 // splitSaveAt is the number of changed meetings past which a save is encoded on two cores:
@@ -660,7 +658,7 @@ func readLive(tx *bolt.Tx) (st *live.State, unsaved live.Unsaved, err error) {
 	if err != nil {
 		return st, unsaved, fmt.Errorf("store: applying to the live state the events stored after it was saved: %w", err)
 	}
-	unsaved.Add(st.TakeDirty(), n)
+	st.MoveDirty(&unsaved, nil, n)
 	return st, unsaved, nil
 }
 

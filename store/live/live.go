@@ -902,26 +902,42 @@ func (d *dirtySet) list() Dirty {
 	return out
 }
 
-// add merges a Dirty into the set.
-func (d *dirtySet) add(x Dirty) {
-	if d.meetings == nil {
-		d.reset()
+// MoveDirty moves what changed since it was last called (or TakeDirty) into u, for the
+// next save, and c (if any), for the next snapshot, as the store does at every commit:
+// without the sorted lists of TakeDirty, which only a save needs.
+func (s *State) MoveDirty(u *Unsaved, c *Changes, events int) {
+	d := &s.dirty
+	if c != nil {
+		c.add(d)
 	}
-	for _, f := range []struct {
-		keys []string
-		set  map[string]bool
-	}{{x.Meetings, d.meetings}, {x.Recordings, d.recordings}, {x.Users, d.users}, {x.Ended, d.ended}, {x.Gone, d.gone}} {
-		for _, k := range f.keys {
-			f.set[k] = true
+	u.events += events
+	if u.set.empty() {
+		u.set = *d
+	} else {
+		u.set.merge(d)
+	}
+	d.reset()
+}
+
+func (d *dirtySet) empty() bool {
+	return len(d.meetings)+len(d.recordings)+len(d.users)+len(d.ended)+len(d.gone)+len(d.people) == 0
+}
+
+// merge adds o to the set.
+func (d *dirtySet) merge(o *dirtySet) {
+	for _, f := range []struct{ from, to map[string]bool }{
+		{o.meetings, d.meetings}, {o.recordings, d.recordings}, {o.users, d.users}, {o.ended, d.ended}, {o.gone, d.gone}} {
+		for k := range f.from {
+			f.to[k] = true
 		}
 	}
-	for mk, pks := range x.People {
+	for mk, pks := range o.people {
 		ps := d.people[mk]
 		if ps == nil {
-			ps = make(map[string]bool, len(pks))
-			d.people[mk] = ps
+			d.people[mk] = pks // o's maps are the caller's to give
+			continue
 		}
-		for _, pk := range pks {
+		for pk := range pks {
 			ps[pk] = true
 		}
 	}
@@ -934,20 +950,11 @@ type Unsaved struct {
 	events int
 }
 
-// Add notes the changes made by events events.
-func (u *Unsaved) Add(d Dirty, events int) {
-	u.set.add(d)
-	u.events += events
-}
-
 // Events is how many events were applied since the last Take.
 func (u *Unsaved) Events() int { return u.events }
 
 // Empty reports whether nothing was noted since the last Take.
-func (u *Unsaved) Empty() bool {
-	d := &u.set
-	return u.events == 0 && len(d.meetings)+len(d.recordings)+len(d.users)+len(d.ended)+len(d.gone)+len(d.people) == 0
-}
+func (u *Unsaved) Empty() bool { return u.events == 0 && u.set.empty() }
 
 // Take returns everything noted, and starts over.
 func (u *Unsaved) Take() Dirty {

@@ -726,10 +726,10 @@ func TestHostNames(t *testing.T) {
 		s := New()
 		applyAll(s, bb.start(mDocs, 0, hostID(uid)), bb.start(mReal, 0))
 		var c Changes
-		c.Add(s.TakeDirty())
+		s.MoveDirty(&Unsaved{}, &c, 2)
 		prev := s.SnapshotSince(nil, &c)
 		s.Apply(build(t, "user.created", 5))
-		c.Add(s.TakeDirty())
+		s.MoveDirty(&Unsaved{}, &c, 1)
 		got := s.SnapshotSince(prev, &c)
 		if want := s.Snapshot(); !reflect.DeepEqual(got, want) {
 			t.Fatalf("snapshot from changes differs from a full one:\n%s\nwant\n%s", dumpSnap(t, got), dumpSnap(t, want))

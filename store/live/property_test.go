@@ -162,6 +162,7 @@ func TestPropertyRandomArrival(t *testing.T) {
 		var (
 			shown   *Snapshot // what a viewer holds, built a commit at a time as the store does
 			changes Changes
+			unsaved Unsaved
 		)
 		for i, e := range evs {
 			if s.Apply(e) {
@@ -172,7 +173,7 @@ func TestPropertyRandomArrival(t *testing.T) {
 				s.MarkGap(timeAt(at), timeAt(at+30+rng.Intn(300)), "reconnecting")
 			}
 			if rng.Intn(3) == 0 { // a commit
-				changes.Add(s.TakeDirty())
+				s.MoveDirty(&unsaved, &changes, 1)
 				if rng.Intn(2) == 0 { // and a viewer looking
 					shown = s.SnapshotSince(shown, &changes)
 					if full := s.Snapshot(); !reflect.DeepEqual(shown, full) {
@@ -260,7 +261,8 @@ func TestChangesStayBounded(t *testing.T) {
 	for i := range maxTracked + 10 {
 		k := fmt.Sprintf("m%d==", i)
 		s.Meetings[k] = &Meeting{Key: k, Topic: "t"}
-		c.Add(Dirty{Meetings: []string{k}})
+		s.dirty.meetings[k] = true
+		s.MoveDirty(&Unsaved{}, &c, 1)
 		if n := len(c.meetings) + len(c.recordings); n > maxTracked {
 			t.Fatalf("%d keys tracked, bound %d", n, maxTracked)
 		}

@@ -26,7 +26,7 @@ func (s *State) Snapshot() *Snapshot {
 	return s.SnapshotSince(nil, nil)
 }
 
-// Changes gathers what changed since a snapshot (from each Dirty the writer takes), so
+// Changes gathers what changed since a snapshot (State.MoveDirty, at each commit), so
 // that the next snapshot copies only that: a busy account changes a few meetings per
 // commit while viewers ask for the whole state.
 type Changes struct {
@@ -41,26 +41,26 @@ type Changes struct {
 // as a headless collector that nobody views would otherwise gather every key for weeks.
 const maxTracked = 1 << 14
 
-// Add notes one commit's changes.
-func (c *Changes) Add(d Dirty) {
+// add notes one commit's changes (see State.MoveDirty).
+func (c *Changes) add(d *dirtySet) {
 	if c.all {
 		return
 	}
 	if c.meetings == nil {
 		c.meetings, c.recordings, c.users = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	}
-	for _, id := range d.Users {
-		c.users[id] = true
+	for k := range d.users {
+		c.users[k] = true
 	}
-	for _, ks := range [][]string{d.Meetings, d.Ended} {
-		for _, k := range ks {
+	for _, keys := range []map[string]bool{d.meetings, d.ended} {
+		for k := range keys {
 			c.meetings[k] = true
 		}
 	}
-	for k := range d.People {
+	for k := range d.people {
 		c.meetings[k] = true
 	}
-	for _, k := range d.Recordings {
+	for k := range d.recordings {
 		c.recordings[k] = true
 	}
 	if len(c.meetings)+len(c.recordings)+len(c.users) > maxTracked {
