@@ -379,8 +379,9 @@ func (m *Model) applyFeed(msg feedMsg) tea.Cmd {
 			d.lastSeq = max(d.lastSeq, msg.arrived[len(msg.arrived)-1].lastSeq)
 		}
 		if len(d.joins) > maxJoinRows*3/2 {
-			// Trim in steps rather than per row, so that appending stays amortised O(1).
-			d.joins = append([]joinRow(nil), d.joins[len(d.joins)-maxJoinRows:]...)
+			// Trim in steps rather than per row, so that appending stays amortised O(1), and
+			// in place: nothing holds the rows past an Update.
+			d.joins = append(d.joins[:0], d.joins[len(d.joins)-maxJoinRows:]...)
 		}
 		if m.dash != nil {
 			m.dash.joinsAdded(m, added)
