@@ -404,6 +404,32 @@ func TestCoalescing(t *testing.T) {
 	}
 }
 
+// The joins & leaves log keeps the newest rows, in order, however many arrive: it is
+// trimmed in place from half as many again as it keeps.
+func TestJoinsLogKeepsTheNewestRows(t *testing.T) {
+	f := newFixture(t, ModeLive, 80, 24)
+	const n = maxJoinRows*2 + 300
+	for i := 0; i < n; i += 500 {
+		var items []feed.Item
+		for j := i; j < min(i+500, n); j++ {
+			items = append(items, joinItem(meetings[j%len(meetings)], j%len(people), fixedNow.Add(time.Duration(j)*time.Millisecond)))
+		}
+		f.feed(items...)
+		if got := len(f.m.data.joins); got > maxJoinRows*3/2 {
+			t.Fatalf("%d rows kept, at most %d", got, maxJoinRows*3/2)
+		}
+	}
+	rows := f.m.data.joins
+	if len(rows) < maxJoinRows || rows[len(rows)-1].seq != f.st.LastSeq() {
+		t.Fatalf("%d rows kept, the newest seq %d; want at least %d, the newest %d", len(rows), rows[len(rows)-1].seq, maxJoinRows, f.st.LastSeq())
+	}
+	for i := 1; i < len(rows); i++ {
+		if rows[i].seq != rows[i-1].seq+1 {
+			t.Fatalf("row %d has seq %d after %d: rows lost or repeated by a trim", i, rows[i].seq, rows[i-1].seq)
+		}
+	}
+}
+
 // TestFeedIsPaced: a batch that comes sooner than feedPace after the previous message
 // waits, and what is committed meanwhile joins it, so a busy feed costs a viewer at most
 // one snapshot and redraw per pace.
