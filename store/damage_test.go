@@ -16,7 +16,8 @@ import (
 )
 
 // healthyFile builds a store of 4,000 events in dir and returns its bytes, the bytes its
-// pages use (the file is longer: bbolt grows it ahead) and the dedupe index's root page.
+// pages use (the file is longer: bbolt grows it ahead) and the root pages of its indexes,
+// events and live records.
 func healthyFile(t *testing.T, dir string) (data []byte, used int64, roots map[string]uint64) {
 	t.Helper()
 	good := filepath.Join(dir, "good.db")
@@ -25,14 +26,19 @@ func healthyFile(t *testing.T, dir string) (data []byte, used int64, roots map[s
 		t.Fatal(err)
 	}
 	submit(t, s, joins(t, 4000, 300)...)
-	s.view(func(tx *bolt.Tx) error {
+	s.Close() // its last save moves the pages it rewrites: the roots are read after it
+	db, err := bolt.Open(good, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *bolt.Tx) error {
 		used, roots = tx.Size(), map[string]uint64{}
 		for _, name := range [][]byte{bDedupe, bEvents, bType, bMeeting, bLive} {
 			roots[string(name)] = uint64(tx.Bucket(name).Root())
 		}
 		return nil
 	})
-	s.Close()
+	db.Close()
 	if data, err = os.ReadFile(good); err != nil {
 		t.Fatal(err)
 	}

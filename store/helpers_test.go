@@ -13,6 +13,15 @@ import (
 // t0 is a fixed event time for deterministic tests.
 var t0 = time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)
 
+// setForTest sets a package variable (a tunable) to v until the test is over. Call it
+// before opening stores: cleanups run last first, so their writers are closed before the
+// value goes back, and none reads it while it changes.
+func setForTest[T any](t testing.TB, p *T, v T) {
+	old := *p
+	*p = v
+	t.Cleanup(func() { *p = old })
+}
+
 func openTest(t testing.TB, opts Options) *Store {
 	t.Helper()
 	if opts.Path == "" {

@@ -156,7 +156,8 @@ func liveKey(prefix byte, key string) []byte {
 // encoded each changed meeting and participant again every few milliseconds, inside the
 // writer's transaction; on an account with thousands of active meetings nearly every event
 // changes a different one, and from 15,000 events/s that kept the writer behind. After a
-// crash, open applies the lagging events again: at most liveSaveEvents, about 2.5 s.
+// crash, open applies the lagging events again: at most about twice liveSaveEvents, as a
+// save is written a part per commit (saveLagging), a few seconds' work.
 var (
 	liveSaveEvery  = 5 * time.Second
 	liveSaveEvents = 100_000

@@ -64,8 +64,7 @@ func TestMeetingHeadEncodesLikeEncodingJSON(t *testing.T) {
 // its last changes were saved by a commit or at close, and across meetings that ended
 // (their people deleted by prefix) in between; open applies no event again.
 func TestLiveStateRoundTrip(t *testing.T) {
-	defer func(e int) { liveSaveEvents = e }(liveSaveEvents)
-	liveSaveEvents = 700 // saved by commits too, not only at close
+	setForTest(t, &liveSaveEvents, 700) // saved by commits too, not only at close
 	path := filepath.Join(t.TempDir(), "events.db")
 	items := benchEventsAt(t, 6_000, 300)
 	for start := 0; start < len(items); start += 1_500 {
@@ -204,9 +203,8 @@ func replayedState(t *testing.T, s *Store) *live.State {
 // records that lag behind the events, and open applies the events after them, including
 // meetings that ended and people who left meanwhile. The first commit then saves it.
 func TestLiveStateLaggingAtACrashIsCaughtUpAtOpen(t *testing.T) {
-	defer func(e, split int) { liveSaveEvents, splitSaveAt = e, split }(liveSaveEvents, splitSaveAt)
-	liveSaveEvents = 1_000
-	splitSaveAt = 8 // every save encoded in two halves
+	setForTest(t, &liveSaveEvents, 1_000)
+	setForTest(t, &splitSaveAt, 8) // every save encoded in two halves
 	s := openTest(t, Options{})
 	items := benchEventsAt(t, 4_500, 300)
 	for i := 0; i < len(items); i += 500 { // commits of up to 500: some save, the last do not
@@ -232,8 +230,7 @@ func TestLiveStateLaggingAtACrashIsCaughtUpAtOpen(t *testing.T) {
 // Open applies only events again, so a commit that marks a gap in the live state (its
 // meetings uncertain) saves it, after the save being encoded beside the writer.
 func TestCommitWithAGapSavesTheLiveState(t *testing.T) {
-	defer func(e int) { liveSaveEvents = e }(liveSaveEvents)
-	liveSaveEvents = 100 // saves captured before the gap, some perhaps still encoding
+	setForTest(t, &liveSaveEvents, 100) // saves captured before the gap, some perhaps still encoding
 	s := openTest(t, Options{})
 	items := benchEventsAt(t, 600, 300)
 	start := items[0].Received
@@ -320,8 +317,7 @@ func TestSchema2LiveStateIsTakenAsComplete(t *testing.T) {
 // applies the events after it). A commit that fails meanwhile drops the captured save (its
 // state may hold the failed batch) and the state read back is saved in full by the retry.
 func TestSaveEncodedBesideTheWriter(t *testing.T) {
-	defer func(e int) { liveSaveEvents = e }(liveSaveEvents)
-	liveSaveEvents = 300
+	setForTest(t, &liveSaveEvents, 300)
 	path := filepath.Join(t.TempDir(), "events.db")
 	s := openTest(t, Options{Path: path})
 	encoded, release := make(chan struct{}), make(chan struct{})
@@ -362,8 +358,8 @@ func TestSaveEncodedBesideTheWriter(t *testing.T) {
 // crash between parts leaves some meetings saved past the save's sequence number: open
 // applies their events again, and must come to the state built from every stored event.
 func TestACrashBetweenPartsOfASaveLosesNothing(t *testing.T) {
-	defer func(e, b int) { liveSaveEvents, livePartBytes = e, b }(liveSaveEvents, livePartBytes)
-	liveSaveEvents, livePartBytes = 1_000, 32<<10
+	setForTest(t, &liveSaveEvents, 1_000)
+	setForTest(t, &livePartBytes, 32<<10)
 	s := openTest(t, Options{})
 	// The hook runs in each commit, on the writer's goroutine: the copy is the file as the
 	// commits before it left it, and saveReady the parts they did not write.
@@ -398,6 +394,40 @@ func TestACrashBetweenPartsOfASaveLosesNothing(t *testing.T) {
 			t.Fatalf("the live state after a crash between parts of a save differs from one built from every stored event:\n%s\nwant\n%s", got, want)
 		}
 		crashed.Close()
+	}
+}
+
+// A save is written a part per commit, but once the events since it was captured reach
+// twice liveSaveEvents, the rest goes in one commit: under heavy load a crash would
+// otherwise leave ever more events to apply again.
+func TestASaveThatLagsIsFinishedAtOnce(t *testing.T) {
+	setForTest(t, &liveSaveEvents, 500)
+	setForTest(t, &livePartBytes, 1<<10)
+	const commit = 100
+	s := openTest(t, Options{})
+	most := 0 // parts of the largest save
+	s.opts.commitHook = func() error {
+		if r := s.w.saveReady; r != nil {
+			most = max(most, len(r.parts))
+		}
+		return nil
+	}
+	items := benchEventsAt(t, 6_000, 300)
+	worst := 0
+	for i := 0; i < len(items); i += commit {
+		submit(t, s, items[i:i+commit]...)
+		if i%(3*commit) == 0 {
+			crashed := openTest(t, Options{Path: copyCommitted(t, s)})
+			worst = max(worst, crashed.unsaved.Events())
+			crashed.Close()
+		}
+	}
+	s.opts.commitHook = nil
+	if most*commit < 4*liveSaveEvents {
+		t.Fatalf("the largest save had %d parts: written a part per commit it would not lag, the test wants more", most)
+	}
+	if worst > 2*liveSaveEvents+commit {
+		t.Fatalf("a crash would have left %d events to apply again, want at most %d", worst, 2*liveSaveEvents+commit)
 	}
 }
 

@@ -669,8 +669,7 @@ func TestMaxBytesPrunesOldestFirst(t *testing.T) {
 // of several epochs, both directions list exactly the meeting's events, and a schema-1 file
 // (one flat index) upgraded on open lists the same.
 func TestMeetingPagesAcrossEpochs(t *testing.T) {
-	defer func(b uint) { meetingEpochBits = b }(meetingEpochBits)
-	meetingEpochBits = 9
+	setForTest(t, &meetingEpochBits, 9)
 	path := filepath.Join(t.TempDir(), "events.db")
 	s := openTest(t, Options{Path: path})
 	items := benchEventsAt(t, 6<<meetingEpochBits, 20) // few meetings, each spanning epochs

@@ -627,7 +627,7 @@ func (w *writer) commit(batch []input) error {
 			w.collectSave(true) // not foreseen above; rare
 		}
 		var err error
-		if parts, err = w.writeReadySave(tx, c.saveSync); err != nil {
+		if parts, err = w.writeReadySave(tx, c.saveSync || w.saveLagging()); err != nil {
 			return err
 		}
 		wroteSave = parts > 0
@@ -794,10 +794,11 @@ type liveResult struct {
 }
 
 // liveSave is a save encoded beside the writer, cut into parts (splitSave): those not yet
-// written.
+// written. events is how many events it holds that the saved state did not.
 type liveSave struct {
-	parts []liveOverlay
-	err   error
+	parts  []liveOverlay
+	events int
+	err    error
 }
 
 // collectSave takes the save encoded beside the writer if it is done or, with wait, once
@@ -838,6 +839,14 @@ func (w *writer) writeReadySave(tx *bolt.Tx, all bool) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// saveLagging reports whether the save being written a part per commit and the changes
+// since hold twice liveSaveEvents or more: then the rest of it goes in this commit, or
+// under heavy load a crash could leave ever more events to apply again. The caller holds
+// liveMu.
+func (w *writer) saveLagging() bool {
+	return w.saveReady != nil && w.saveReady.events+w.s.unsaved.Events() >= 2*liveSaveEvents
 }
 
 // wroteParts drops the first n parts of the save collected: they are committed.
@@ -923,6 +932,7 @@ func (c *txCtx) applyLive(w *writer) liveResult {
 // startEncode captures what changed since the last save (with applied, the newest event the
 // state includes) and encodes it beside the writer, for done. The caller holds liveMu.
 func (s *Store) startEncode(done chan<- liveSave, applied uint64) {
+	events := s.unsaved.Events()
 	d, hook := s.unsaved.Take(), s.opts.encodeHook
 	st := captureLive(s.state, d)
 	go func() {
@@ -934,7 +944,7 @@ func (s *Store) startEncode(done chan<- liveSave, applied uint64) {
 		if hook != nil {
 			hook()
 		}
-		done <- liveSave{parts, err}
+		done <- liveSave{parts, events, err}
 	}()
 }
 
