@@ -674,18 +674,20 @@ func (w *writer) commit(batch []input) error {
 			}
 		}
 	}
-	if wroteSave || wroteSync {
+	if wroteSave {
+		w.wroteParts(parts)
+	}
+	if wroteSave && w.saveReady == nil || wroteSync {
 		// A save rewrites the live records, on a busy account most of them: tens of MiB of
 		// the file that would otherwise stay in the resident size until the next release.
+		// Once it is all written: each release makes the commits after it fault in again
+		// the pages they touch.
 		s.releaseMapping()
 	}
 	now := s.now()
 	w.lastAliveSave = now
 	w.dropGap, w.retry = nil, 0
 	w.committedSeq = applied
-	if wroteSave {
-		w.wroteParts(parts)
-	}
 	if captured {
 		w.liveSavedAt = time.Now()
 	}
