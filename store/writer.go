@@ -170,8 +170,9 @@ type writer struct {
 	liveSaveDue   bool      // save it at the next commit, in that commit
 	// A save is captured in one commit (or when idle) and encoded beside the writer
 	// (saveEncoding until saveDone delivers it), then written a part at a time by the
-	// commits that follow, or all at once when idle (saveReady until then): a busy
-	// account's save is tens of MiB of JSON, and the writer's transaction waited for it.
+	// commits that follow, or by transactions of its own when idle (saveReady until then):
+	// a busy account's save is tens of MiB of JSON, and the writer's transaction waited for
+	// it.
 	// Saves that must be in their commit (after a reload, with a gap, at close) are encoded
 	// there, after the rest of the one in flight is written.
 	saveEncoding bool
@@ -1263,7 +1264,9 @@ func (w *writer) saveIdle() {
 			}
 			w.wroteParts(parts)
 		}
-		s.releaseMapping() // as after a commit that writes a save
+		if w.saveReady == nil {
+			s.releaseMapping() // as after a commit that writes the last part
+		}
 		return
 	}
 	s.liveMu.Lock()
