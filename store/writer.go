@@ -810,16 +810,17 @@ func (w *writer) collectSave(wait bool) {
 	if !w.saveEncoding {
 		return
 	}
+	var r liveSave
 	if wait {
-		r := <-w.saveDone
-		w.saveEncoding, w.saveReady = false, &r
-		return
+		r = <-w.saveDone
+	} else {
+		select {
+		case r = <-w.saveDone:
+		default:
+			return
+		}
 	}
-	select {
-	case r := <-w.saveDone:
-		w.saveEncoding, w.saveReady = false, &r
-	default:
-	}
+	w.saveEncoding, w.saveReady = false, &r
 }
 
 // writeReadySave writes the next part of the save collected, if any, or with all every
