@@ -361,29 +361,16 @@ func TestACrashBetweenPartsOfASaveLosesNothing(t *testing.T) {
 	setForTest(t, &liveSaveEvents, 1_000)
 	setForTest(t, &livePartBytes, 32<<10)
 	s := openTest(t, Options{})
-	// The hook runs in each commit, on the writer's goroutine: the copy is the file as the
-	// commits before it left it, and saveReady the parts they did not write.
+	// A copy taken in a commit is the file as the commits before it left it.
 	var copies []string
-	first := map[*liveSave]int{} // parts of each save when first seen
-	s.opts.commitHook = func() error {
-		r := s.w.saveReady
-		if r == nil || r.err != nil {
-			return nil
-		}
-		if _, seen := first[r]; !seen {
-			first[r] = len(r.parts)
-		} else if len(r.parts)%4 == 1 { // some parts written, and some not
+	_, saves := submitSavingInParts(t, s, func(written, left int) error {
+		if left%4 == 1 {
 			copies = append(copies, copyCommitted(t, s))
 		}
 		return nil
-	}
-	items := benchEventsAt(t, 4_000, 300)
-	for i := 0; i < len(items); i += 100 {
-		submit(t, s, items[i:i+100]...)
-	}
-	s.opts.commitHook = nil
-	if len(first) < 2 || len(copies) < 3 {
-		t.Fatalf("%d copies taken between parts of %d saves (parts: %v); the test wants more", len(copies), len(first), first)
+	})
+	if saves < 2 || len(copies) < 3 {
+		t.Fatalf("%d copies taken between parts of %d saves; the test wants more", len(copies), saves)
 	}
 	for _, path := range copies {
 		crashed := openTest(t, Options{Path: path})
@@ -397,6 +384,33 @@ func TestACrashBetweenPartsOfASaveLosesNothing(t *testing.T) {
 	}
 }
 
+// submitSavingInParts submits 4,000 events of a busy account in commits of 100, and returns
+// them with how many saves were written in parts. During each commit in which some parts
+// of a save are committed (written) and some not (left), it calls between on the writer's
+// goroutine (the commit hook), which may fail the commit.
+func submitSavingInParts(t *testing.T, s *Store, between func(written, left int) error) (items []feed.Item, saves int) {
+	t.Helper()
+	first := map[*liveSave]int{} // parts of each save when first seen
+	s.opts.commitHook = func() error {
+		r := s.w.saveReady
+		if r == nil || r.err != nil {
+			return nil
+		}
+		n, seen := first[r]
+		if !seen {
+			first[r] = len(r.parts)
+			return nil
+		}
+		return between(n-len(r.parts), len(r.parts))
+	}
+	items = benchEventsAt(t, 4_000, 300)
+	for i := 0; i < len(items); i += 100 {
+		submit(t, s, items[i:i+100]...)
+	}
+	s.opts.commitHook = nil
+	return items, len(first)
+}
+
 // A commit that fails between parts of a save reads back the live records as committed
 // (some meetings saved past the save's sequence number) and applies the events after
 // that number again: the state is the one built from every stored event, and close saves
@@ -406,28 +420,16 @@ func TestAFailedCommitBetweenPartsOfASave(t *testing.T) {
 	setForTest(t, &livePartBytes, 32<<10)
 	path := filepath.Join(t.TempDir(), "events.db")
 	s := openTest(t, Options{Path: path})
-	first := map[*liveSave]int{}
 	failed := false
-	s.opts.commitHook = func() error { // on the writer's goroutine
-		r := s.w.saveReady
-		if r == nil || r.err != nil {
-			return nil
-		}
-		if _, seen := first[r]; !seen {
-			first[r] = len(r.parts)
-		} else if !failed && len(r.parts) < first[r]-1 {
+	items, saves := submitSavingInParts(t, s, func(written, left int) error {
+		if !failed && written >= 2 {
 			failed = true
 			return errors.New("write events.db: input/output error")
 		}
 		return nil
-	}
-	items := benchEventsAt(t, 4_000, 300)
-	for i := 0; i < len(items); i += 100 {
-		submit(t, s, items[i:i+100]...)
-	}
-	s.opts.commitHook = nil
+	})
 	if !failed {
-		t.Fatalf("no commit failed between parts of a save (saves: %v)", first)
+		t.Fatalf("no commit failed between parts of a save (%d saves in parts)", saves)
 	}
 	if h := s.Health(); h.Counts.Events != uint64(len(items)) || h.Dropped != 0 {
 		t.Fatalf("health after the failure: %+v", h)
