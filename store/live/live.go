@@ -943,8 +943,8 @@ func (d *dirtySet) merge(o *dirtySet) {
 	}
 }
 
-// Unsaved gathers what changed since the state was last persisted, over many TakeDirty:
-// the store saves the state every few seconds, not at every commit.
+// Unsaved gathers what changed since the state was last persisted, over many commits
+// (MoveDirty): the store saves the state every few seconds, not at every commit.
 type Unsaved struct {
 	set    dirtySet
 	events int
