@@ -114,7 +114,12 @@ type manifest struct {
 	Seed     int64     `json:"seed"`
 	Rate     float64   `json:"rate"`
 	Built    time.Time `json:"built"`
+	Layout   int       `json:"layout"`
 }
+
+// cacheLayout names how this build lays out a new store. A cached store of another layout
+// still opens, but would measure the old layout: it is built again. Bump it with the layout.
+const cacheLayout = 2 // 2: meeting index epochs of 2^11 events
 
 // cachedStore returns the cache's store of n generated events, building it first if the
 // cache lacks it (or holds one this build cannot read as it is, such as an older schema);
@@ -126,7 +131,7 @@ func (r *runner) cachedStore(ctx context.Context, n int) (path string, m manifes
 	path = filepath.Join(r.o.CacheDir, fmt.Sprintf("events-%d.db", n))
 	manPath := path + ".json"
 	if b, err := os.ReadFile(manPath); err == nil && json.Unmarshal(b, &m) == nil &&
-		m.Events == n && m.Seed == historySeed && m.Rate == historyRate {
+		m.Events == n && m.Seed == historySeed && m.Rate == historyRate && m.Layout == cacheLayout {
 		if st, err := store.Open(store.Options{Path: path, ReadOnly: true}); err == nil {
 			return path, m, 0, st.Close()
 		}
@@ -146,7 +151,7 @@ func (r *runner) cachedStore(ctx context.Context, n int) (path string, m manifes
 	if err := os.Rename(tmp, path); err != nil {
 		return "", m, 0, err
 	}
-	m = manifest{Events: n, RawBytes: raw, Seed: historySeed, Rate: historyRate, Built: time.Now()}
+	m = manifest{Events: n, RawBytes: raw, Seed: historySeed, Rate: historyRate, Built: time.Now(), Layout: cacheLayout}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(manPath, b, 0o600); err != nil {
 		return "", m, 0, err

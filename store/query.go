@@ -331,7 +331,7 @@ func (s *Store) candidates(r *reader, q Query) seqSource {
 			}
 		}
 		return &meetingSource{b: tx.Bucket(bMeeting), hash: meetingHash(key), cursor: q.Cursor, oldest: q.Oldest,
-			at: at >> meetingEpochBits, end: end >> meetingEpochBits}
+			at: s.epochs.of(at), end: s.epochs.of(end)}
 	}
 	step := -1
 	if q.Oldest {

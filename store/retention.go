@@ -49,7 +49,7 @@ func (w *writer) prune() {
 			if w.tail != nil && w.tail.first == b.first {
 				w.tail = nil
 			}
-			if err := c.deleteBlock(b, s.types); err != nil {
+			if err := c.deleteBlock(b, s); err != nil {
 				return err
 			}
 			// The block and, roughly, its events' index entries; the next chunk measures
@@ -80,7 +80,7 @@ func (w *writer) prune() {
 }
 
 // deleteBlock removes a block and every index entry of its events.
-func (c *txCtx) deleteBlock(b *block, types *typeTable) error {
+func (c *txCtx) deleteBlock(b *block, s *Store) error {
 	for i := range b.recs {
 		r := &b.recs[i]
 		ev, err := feed.DecodeEvent(r.Raw)
@@ -91,16 +91,16 @@ func (c *txCtx) deleteBlock(b *block, types *typeTable) error {
 		if err := c.dedupe.Delete(id[:]); err != nil {
 			return err
 		}
-		types.mu.RLock()
-		code, ok := types.codes[ev.Type]
-		types.mu.RUnlock()
+		s.types.mu.RLock()
+		code, ok := s.types.codes[ev.Type]
+		s.types.mu.RUnlock()
 		if ok {
 			if err := c.typ.Delete(typeKey(code, r.Seq)); err != nil {
 				return err
 			}
 		}
 		if k := meetingIndexKey(ev); k != "" {
-			if err := c.meeting.Delete(meetingKey(k, r.Seq)); err != nil {
+			if err := c.meeting.Delete(s.epochs.key(k, r.Seq)); err != nil {
 				return err
 			}
 		}

@@ -53,6 +53,9 @@ var (
 	kCreated = []byte("created")
 	kLink    = []byte("link")   // linkState JSON
 	kCounts  = []byte("counts") // counts JSON
+	// kMeetingEpochs is the file's meetingEpochs (1 byte); files without it use
+	// legacyMeetingEpochs.
+	kMeetingEpochs = []byte("meeting_epochs")
 )
 
 // Options configure Open.
@@ -100,7 +103,8 @@ type Store struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	types *typeTable
+	types  *typeTable
+	epochs meetingEpochs // the file's, as the meeting index is keyed
 
 	liveMu  sync.Mutex
 	state   *live.State
@@ -295,6 +299,7 @@ func (s *Store) init() (err error) {
 			meta.Put(kFormat, []byte(formatName))
 			meta.Put(kCreated, []byte(s.now().UTC().Format(time.RFC3339)))
 			meta.Put(kSchema, u32(schemaVersion()))
+			meta.Put(kMeetingEpochs, []byte{byte(newFileMeetingEpochs)})
 		}
 		if err := migrate(tx, schemaOf(meta)); err != nil {
 			return err
@@ -373,12 +378,16 @@ func rekeyMeetingIndex(tx *bolt.Tx) error {
 	if b == nil {
 		return nil
 	}
+	epochs, err := epochsOf(tx.Bucket(bMeta))
+	if err != nil {
+		return err
+	}
 	var keys [][]byte
-	err := b.ForEach(func(k, _ []byte) error {
+	err = b.ForEach(func(k, _ []byte) error {
 		if len(k) != 16 {
 			return fmt.Errorf("meeting index: a key of %d bytes", len(k))
 		}
-		keys = append(keys, hashedMeetingKey(k[:8], binary.BigEndian.Uint64(k[8:])))
+		keys = append(keys, epochs.hashedKey(k[:8], binary.BigEndian.Uint64(k[8:])))
 		return nil
 	})
 	if err != nil {
@@ -415,11 +424,25 @@ func migrate(tx *bolt.Tx, from uint32) error {
 
 func (s *Store) load(tx *bolt.Tx) error {
 	var err error
+	if s.epochs, err = epochsOf(tx.Bucket(bMeta)); err != nil {
+		return err
+	}
 	if s.types, err = loadTypes(tx); err != nil {
 		return err
 	}
 	s.state, s.unsaved, err = readLive(tx)
 	return err
+}
+
+func epochsOf(meta *bolt.Bucket) (meetingEpochs, error) {
+	v := meta.Get(kMeetingEpochs)
+	switch {
+	case v == nil:
+		return legacyMeetingEpochs, nil
+	case len(v) != 1 || v[0] < 4 || v[0] > 32:
+		return 0, fmt.Errorf("store: the meeting index's epochs are recorded as %x, which no zoomwatch writes", v)
+	}
+	return meetingEpochs(v[0]), nil
 }
 
 func u32(v uint32) []byte {

@@ -484,6 +484,20 @@ func TestRefusesForeignFilesWithoutTouchingThem(t *testing.T) {
 	if sum(newer) != before {
 		t.Fatal("newer database was modified")
 	}
+
+	odd := filepath.Join(dir, "odd.db")
+	s = openTest(t, Options{Path: odd})
+	s.Close()
+	db, _ = bolt.Open(odd, 0o600, nil)
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kMeetingEpochs, []byte{0xff}) })
+	db.Close()
+	before = sum(odd)
+	if _, err := Open(Options{Path: odd}); err == nil || !strings.Contains(err.Error(), "epochs are recorded as ff") {
+		t.Fatalf("meeting index epochs no build writes: %v", err)
+	}
+	if sum(odd) != before {
+		t.Fatal("a database with odd meeting index epochs was modified")
+	}
 }
 
 func TestLockedDatabaseSaysWhoHoldsIt(t *testing.T) {
@@ -665,32 +679,39 @@ func TestMaxBytesPrunesOldestFirst(t *testing.T) {
 	}
 }
 
-// Pages by meeting walk the meeting index epoch by epoch (see meetingKey): over a history
-// of several epochs, both directions list exactly the meeting's events, and a schema-1 file
-// (one flat index) upgraded on open lists the same.
+// Pages by meeting walk the meeting index epoch by epoch (see meetingEpochs): over a
+// history of several epochs, both directions list exactly the meeting's events. A file keeps
+// the epochs it was created with when a build makes new files with others, and a schema-1
+// file (one flat index), upgraded on open, lists the same with the epochs of files older
+// than kMeetingEpochs.
 func TestMeetingPagesAcrossEpochs(t *testing.T) {
-	setForTest(t, &meetingEpochBits, 9)
+	setForTest(t, &newFileMeetingEpochs, 9)
 	path := filepath.Join(t.TempDir(), "events.db")
 	s := openTest(t, Options{Path: path})
-	items := benchEventsAt(t, 6<<meetingEpochBits, 20) // few meetings, each spanning epochs
-	submit(t, s, items...)
-	want := map[string][]uint64{} // meeting number → its events' seqs, oldest first
-	for seq, it := range items {
-		if k := meetingIndexKey(it.Event); k != "" {
-			want[k] = append(want[k], uint64(seq+1))
+	items := benchEventsAt(t, 8<<9, 20) // few meetings, each spanning epochs
+	older, newer := items[:6<<9], items[6<<9:]
+	submit(t, s, older...)
+	wantOf := func(items []feed.Item) map[string][]uint64 {
+		want := map[string][]uint64{} // meeting number → its events' seqs, oldest first
+		for seq, it := range items {
+			if k := meetingIndexKey(it.Event); k != "" {
+				want[k] = append(want[k], uint64(seq+1))
+			}
 		}
+		return want
 	}
 	var busiest string
-	for k, seqs := range want {
-		if len(seqs) > len(want[busiest]) {
+	for k, seqs := range wantOf(older) {
+		if len(seqs) > len(wantOf(older)[busiest]) {
 			busiest = k
 		}
 	}
-	if w := want[busiest]; w[0]>>meetingEpochBits == w[len(w)-1]>>meetingEpochBits {
+	if w := wantOf(older)[busiest]; w[0]>>9 == w[len(w)-1]>>9 {
 		t.Fatalf("meeting %s lies within one epoch; the test needs one that spans several", busiest)
 	}
-	check := func(s *Store, when string) {
+	check := func(s *Store, when string, items []feed.Item) {
 		t.Helper()
+		want := wantOf(items)
 		for _, oldest := range []bool{true, false} {
 			var got []uint64
 			for q := (Query{Filter: Filter{Meeting: busiest}, Oldest: oldest, Limit: 50}); ; {
@@ -714,10 +735,17 @@ func TestMeetingPagesAcrossEpochs(t *testing.T) {
 			}
 		}
 	}
-	check(s, "new file")
+	check(s, "new file", older)
 	s.Close()
 
-	// Make it a schema-1 file: hash(8) + seq(8) keys, schema 1.
+	// A build whose new files have other epochs reads and writes this one with its own.
+	setForTest(t, &newFileMeetingEpochs, 12)
+	s = openTest(t, Options{Path: path})
+	submit(t, s, newer...)
+	check(s, "a build with other epochs", items)
+	s.Close()
+
+	// Make it a schema-1 file: hash(8) + seq(8) keys, schema 1, no kMeetingEpochs.
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -733,6 +761,7 @@ func TestMeetingPagesAcrossEpochs(t *testing.T) {
 		for _, k := range old {
 			b.Put(k, empty)
 		}
+		tx.Bucket(bMeta).Delete(kMeetingEpochs)
 		return tx.Bucket(bMeta).Put(kSchema, u32(1))
 	})
 	db.Close()
@@ -740,7 +769,10 @@ func TestMeetingPagesAcrossEpochs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openTest(t, Options{Path: path})
-	check(s, "upgraded from schema 1")
+	if s.epochs != legacyMeetingEpochs {
+		t.Fatalf("a file from before kMeetingEpochs reads with epochs of 2^%d, want 2^%d", s.epochs, legacyMeetingEpochs)
+	}
+	check(s, "upgraded from schema 1", items)
 }
 
 // Readers decompress into recycled buffers: the records a query returns keep their bytes

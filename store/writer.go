@@ -989,7 +989,7 @@ func (c *txCtx) putIndexes(w *writer) error {
 		typKeys = append(typKeys, cut(at))
 		if k := meetingIndexKey(a.ev); k != "" {
 			at = len(arena)
-			arena = appendMeetingKey(arena, meetingHash(k), a.seq)
+			arena = w.s.epochs.appendKey(arena, meetingHash(k), a.seq)
 			mKeys = append(mKeys, cut(at))
 			if o := &a.ev.Payload.Object; o.UUID != "" && o.ID != "" && !w.knownUUID(o.UUID) {
 				uuidKV = append(uuidKV, kv{[]byte(o.UUID), []byte(o.ID)})
@@ -1084,23 +1084,35 @@ func meetingHash(key string) []byte {
 	return h.Sum(nil)
 }
 
-// The meeting index is cut into epochs of 2^meetingEpochBits sequence numbers: a key is
-// epoch(4) + meetingHash(8) + seq(8). New entries then land in the newest epoch's few
-// hundred pages, rather than anywhere in an index as big as the history: on an account with
-// thousands of meetings, a commit used to rewrite a page per event. A query by meeting
-// seeks once per epoch.
-var meetingEpochBits uint = 14 // tests make epochs smaller
+// meetingEpochs is how the meeting index is cut into epochs of 2^n sequence numbers: a key
+// is epoch(4) + meetingHash(8) + seq(8). New entries then land in the newest epoch's pages,
+// rather than anywhere in an index as big as the history: on an account with thousands of
+// meetings, a commit used to rewrite a page per event. A query by meeting seeks once per
+// epoch. The smaller the epoch, the fewer pages a busy commit rewrites, and the more seeks a
+// query makes. Each file keeps the size it was created with (kMeetingEpochs).
+type meetingEpochs uint
 
-func meetingKey(key string, seq uint64) []byte {
-	return hashedMeetingKey(meetingHash(key), seq)
+// newFileMeetingEpochs: an epoch of 2,048 events spans about 20 pages. With epochs of
+// 16,384 (about 150 pages), a commit of a few hundred events on a busy account rewrote
+// nearly all of them: 60 % of the pages it wrote, and the allocations of bbolt reading them.
+// A query by meeting over a million events seeks 489 times.
+var newFileMeetingEpochs meetingEpochs = 11 // tests make epochs smaller
+
+// legacyMeetingEpochs is the size of files written before kMeetingEpochs.
+const legacyMeetingEpochs meetingEpochs = 14
+
+func (e meetingEpochs) of(seq uint64) uint64 { return seq >> e }
+
+func (e meetingEpochs) key(key string, seq uint64) []byte {
+	return e.hashedKey(meetingHash(key), seq)
 }
 
-func hashedMeetingKey(hash []byte, seq uint64) []byte {
-	return appendMeetingKey(make([]byte, 0, 20), hash, seq)
+func (e meetingEpochs) hashedKey(hash []byte, seq uint64) []byte {
+	return e.appendKey(make([]byte, 0, 20), hash, seq)
 }
 
-func appendMeetingKey(b, hash []byte, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(appendMeetingPrefix(b, seq>>meetingEpochBits, hash), seq)
+func (e meetingEpochs) appendKey(b, hash []byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(appendMeetingPrefix(b, e.of(seq), hash), seq)
 }
 
 func meetingPrefix(epoch uint64, hash []byte) []byte {
