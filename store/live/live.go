@@ -841,19 +841,21 @@ func (s *State) boundRecordings() {
 	if len(s.Recordings) <= MaxRecordings {
 		return
 	}
-	older := func(a, b string) int {
-		return cmp.Or(cmp.Compare(s.Recordings[a].LastTS, s.Recordings[b].LastTS), strings.Compare(a, b))
-	}
 	if len(s.Recordings) == MaxRecordings+1 { // one was added: find the oldest, no sort
-		oldest := ""
-		for k := range s.Recordings {
-			if oldest == "" || older(k, oldest) < 0 {
-				oldest = k
+		// The values in hand, not looked up again: this runs at every new recording.
+		var oldest string
+		var oldestTS int64
+		for k, r := range s.Recordings {
+			if oldest == "" || cmp.Or(cmp.Compare(r.LastTS, oldestTS), strings.Compare(k, oldest)) < 0 {
+				oldest, oldestTS = k, r.LastTS
 			}
 		}
 		delete(s.Recordings, oldest)
 		s.dirty.recordings[oldest] = true
 		return
+	}
+	older := func(a, b string) int {
+		return cmp.Or(cmp.Compare(s.Recordings[a].LastTS, s.Recordings[b].LastTS), strings.Compare(a, b))
 	}
 	keys := slices.SortedFunc(maps.Keys(s.Recordings), older)
 	for _, k := range keys[:len(keys)-MaxRecordings] {
