@@ -78,7 +78,14 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	if len(o.Rates) == 0 {
-		o.Rates = []float64{1000, 2000, 5000, 10_000, 12_500, 15_000, 17_500, 20_000, 25_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000}
+		// Steps of 2,500 where a 2-core machine runs out (zoomwatch at 25,000–30,000, the
+		// bare client at about 40,000): with steps of 5,000 or 10,000 there, the ratio
+		// was mostly the ladder's rounding.
+		o.Rates = []float64{1000, 2000, 5000}
+		for r := 10_000.0; r <= 40_000; r += 2500 {
+			o.Rates = append(o.Rates, r)
+		}
+		o.Rates = append(o.Rates, 45_000, 50_000, 60_000, 80_000, 100_000)
 		if o.Quick {
 			o.Rates = []float64{1000, 5000, 10_000, 20_000, 40_000}
 		}
