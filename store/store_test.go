@@ -612,6 +612,7 @@ func TestMigrationsRunOnceInTheOpeningTransaction(t *testing.T) {
 		return err
 	})
 	defer func() { migrations = migrations[:len(migrations)-1] }()
+	setForTest(t, &readableSchema, schemaVersion()) // one that reading needs
 	if _, err := Open(Options{Path: path, ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "older zoomwatch") {
 		t.Fatalf("read-only open of an old schema: %v", err)
 	}
@@ -773,6 +774,20 @@ func TestMeetingPagesAcrossEpochs(t *testing.T) {
 		t.Fatalf("a file from before kMeetingEpochs reads with epochs of 2^%d, want 2^%d", s.epochs, legacyMeetingEpochs)
 	}
 	check(s, "upgraded from schema 1", items)
+	s.Close()
+
+	// What a schema-3 build wrote is that file as schema 3: it reads as it is, read-only.
+	db, err = bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, u32(3)) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, Options{Path: path, ReadOnly: true})
+	check(s, "a schema-3 file, read-only", items)
 }
 
 // Readers decompress into recycled buffers: the records a query returns keep their bytes
