@@ -434,7 +434,7 @@ func migrate(tx *bolt.Tx, from uint32) error {
 func (s *Store) load(tx *bolt.Tx) error {
 	var err error
 	if s.epochs, err = epochsOf(tx.Bucket(bMeta)); err != nil {
-		return err
+		return &FormatError{s.opts.Path, err.Error() + "; it was not modified"}
 	}
 	if s.types, err = loadTypes(tx); err != nil {
 		return err
@@ -449,7 +449,7 @@ func epochsOf(meta *bolt.Bucket) (meetingEpochs, error) {
 	case v == nil:
 		return legacyMeetingEpochs, nil
 	case len(v) != 1 || v[0] < 4 || v[0] > 32:
-		return 0, fmt.Errorf("store: the meeting index's epochs are recorded as %x, which no zoomwatch writes", v)
+		return 0, fmt.Errorf("its meeting index's epochs are recorded as %x, which no zoomwatch writes", v)
 	}
 	return meetingEpochs(v[0]), nil
 }

@@ -492,7 +492,7 @@ func TestRefusesForeignFilesWithoutTouchingThem(t *testing.T) {
 	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kMeetingEpochs, []byte{0xff}) })
 	db.Close()
 	before = sum(odd)
-	if _, err := Open(Options{Path: odd}); err == nil || !strings.Contains(err.Error(), "epochs are recorded as ff") {
+	if _, err := Open(Options{Path: odd}); !errors.As(err, &fe) || !strings.Contains(err.Error(), "epochs are recorded as ff") {
 		t.Fatalf("meeting index epochs no build writes: %v", err)
 	}
 	if sum(odd) != before {
@@ -686,11 +686,12 @@ func TestMaxBytesPrunesOldestFirst(t *testing.T) {
 // file (one flat index), upgraded on open, lists the same with the epochs of files older
 // than kMeetingEpochs.
 func TestMeetingPagesAcrossEpochs(t *testing.T) {
-	setForTest(t, &newFileMeetingEpochs, 9)
+	const epochs = meetingEpochs(9)
+	setForTest(t, &newFileMeetingEpochs, epochs)
 	path := filepath.Join(t.TempDir(), "events.db")
 	s := openTest(t, Options{Path: path})
-	items := benchEventsAt(t, 8<<9, 20) // few meetings, each spanning epochs
-	older, newer := items[:6<<9], items[6<<9:]
+	items := benchEventsAt(t, 8<<epochs, 20) // few meetings, each spanning epochs
+	older, newer := items[:6<<epochs], items[6<<epochs:]
 	submit(t, s, older...)
 	wantOf := func(items []feed.Item) map[string][]uint64 {
 		want := map[string][]uint64{} // meeting number → its events' seqs, oldest first
@@ -702,12 +703,13 @@ func TestMeetingPagesAcrossEpochs(t *testing.T) {
 		return want
 	}
 	var busiest string
-	for k, seqs := range wantOf(older) {
-		if len(seqs) > len(wantOf(older)[busiest]) {
+	wantOlder := wantOf(older)
+	for k, seqs := range wantOlder {
+		if len(seqs) > len(wantOlder[busiest]) {
 			busiest = k
 		}
 	}
-	if w := wantOf(older)[busiest]; w[0]>>9 == w[len(w)-1]>>9 {
+	if w := wantOlder[busiest]; epochs.of(w[0]) == epochs.of(w[len(w)-1]) {
 		t.Fatalf("meeting %s lies within one epoch; the test needs one that spans several", busiest)
 	}
 	check := func(s *Store, when string, items []feed.Item) {
