@@ -371,7 +371,8 @@ type Identity [16]byte
 
 // Identity computes the dedupe key. The subject is the meeting (uuid and id), the participant
 // and the recording files; events with none of these (unknown shapes) fall back to the whole
-// payload, so that distinct unknown events are never merged.
+// payload, so that distinct unknown events are never merged. Events without a usable
+// event_ts add the whole event (see canonicalJSON).
 func (e *Event) Identity() Identity {
 	h := sha256.New()
 	o := &e.Payload.Object
@@ -397,13 +398,36 @@ func (e *Event) Identity() Identity {
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}
-	if o.UUID == "" && o.ID == "" && e.ParticipantKey() == "" && len(files) == 0 {
+	switch {
+	case e.TS == 0:
+		// Without event_ts (missing, or a value no sender writes), type and subject can name
+		// several events: two updates of one meeting, two events alike but for that field.
+		// Only the same event again, however formatted, is one. Such events stored before
+		// this rule have keys without these bytes: imported again, they are stored twice.
+		h.Write(canonicalJSON(e.Raw))
+	case o.UUID == "" && o.ID == "" && e.ParticipantKey() == "" && len(files) == 0:
 		h.Write(payloadBytes(e.Raw))
 	}
 	var id Identity
 	binary.BigEndian.PutUint64(id[:8], uint64(e.TS))
 	copy(id[8:], h.Sum(nil))
 	return id
+}
+
+// canonicalJSON is raw with its objects' keys sorted, compacted, numbers as written: the
+// same for any formatting or key order of the same JSON.
+func canonicalJSON(raw []byte) []byte {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil {
+		return raw
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // payloadBytes returns the raw "payload" value (the whole event if it has none), compacted

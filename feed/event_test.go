@@ -294,6 +294,23 @@ func TestIdentity(t *testing.T) {
 	if identity(a) == identity(b) || identity(a) != identity(reformat(a)) {
 		t.Error("unknown events: identity does not follow the payload")
 	}
+	// No usable event_ts: identified by the whole event, however formatted.
+	updated := sample(t, "meeting.updated")
+	for what, pair := range map[string][2][]byte{
+		"two values of event_ts no sender writes": {
+			edit(updated, `"event_ts": 1617628464664`, `"event_ts": "soon"`),
+			edit(updated, `"event_ts": 1617628464664`, `"event_ts": "later"`)},
+		"two updates of one meeting without event_ts": {
+			edit(updated, `"event_ts": 1617628464664,`, ``),
+			edit(edit(updated, `"event_ts": 1617628464664,`, ``), `"topic": "ZoomNet Unit Testing: UPDATED scheduled meeting"`, `"topic": "Board sync"`)},
+	} {
+		if identity(pair[0]) == identity(pair[1]) {
+			t.Errorf("%s: same identity", what)
+		}
+		if identity(pair[0]) != identity(reformat(pair[0])) {
+			t.Errorf("%s: a redelivery, formatted otherwise, has another identity", what)
+		}
+	}
 }
 
 // BenchmarkDecodeFrame decodes a typical participant_joined message frame: the envelope,

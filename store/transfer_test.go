@@ -59,6 +59,27 @@ func TestImportCountsDuplicatesAndBadLines(t *testing.T) {
 	}
 }
 
+// TestImportKeepsEventsWithoutEventTS: lines alike but for an event_ts that no sender writes
+// are two events, not one and a duplicate; only the same line again is a duplicate.
+func TestImportKeepsEventsWithoutEventTS(t *testing.T) {
+	s := openTest(t, Options{})
+	a := joinRaw("m1", "Ada", t0.UnixMilli())
+	ts := fmt.Appendf(nil, `"event_ts":%d`, t0.UnixMilli())
+	soon, later := bytes.Replace(a, ts, []byte(`"event_ts":"soon"`), 1), bytes.Replace(a, ts, []byte(`"event_ts":"later"`), 1)
+	if bytes.Equal(soon, a) {
+		t.Fatal("the line has no event_ts to replace")
+	}
+	var in bytes.Buffer
+	fmt.Fprintf(&in, "%s\n%s\n%s\n", soon, later, soon)
+	rep, err := s.Import(context.Background(), &in, "archive.jsonl", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Added != 2 || rep.Duplicates != 1 {
+		t.Fatalf("report = %+v, want 2 added and the repeated line a duplicate", rep)
+	}
+}
+
 func TestExportRoundTripsExactBytes(t *testing.T) {
 	src := openTest(t, Options{})
 	items := joins(t, 500, 4)
