@@ -45,6 +45,7 @@ type dashboard struct {
 	joinSel uint64         // selected join row's seq while paused
 	follow  bool           // the joins pane shows the newest
 	unseen  int            // joins that arrived while paused
+	recSeen int64          // the newest LastTS of the recordings rows shown (see recordingsShown)
 	sortBy  meetingSort
 
 	editing bool // typing into the filter
@@ -349,6 +350,26 @@ func (d *dashboard) moveIn(m *Model, id paneID, delta int) {
 		return
 	}
 	d.offsets[id] = s.offset
+}
+
+// recViewport is the recordings pane's list, and where it stands at h rows: the first row
+// shown and the selection.
+func (d *dashboard) recViewport(m *Model, h int) ([]*live.Recording, scroller) {
+	list := d.recList(m)
+	s := scroller{offset: d.offsets[paneRecordings], cursor: indexOf(len(list), func(i int) bool { return list[i].Key == d.recKey })}
+	s.clamp(len(list), h)
+	return list, s
+}
+
+// recordingsShown notes the newest recording the pane shows, after every update while the
+// dashboard is on screen. Recordings sort newest change first, so what arrives while the
+// pane is scrolled down lands above its rows: newer than any shown, it is counted as new.
+func (d *dashboard) recordingsShown(m *Model) {
+	h := d.rows(m, paneRecordings) // 0 when another pane has the screen to itself
+	list, s := d.recViewport(m, h)
+	for _, r := range list[s.offset:min(len(list), s.offset+h)] {
+		d.recSeen = max(d.recSeen, r.LastTS)
+	}
 }
 
 func indexOf(n int, match func(int) bool) int {

@@ -60,6 +60,26 @@ func joinItem(m meetingSpec, who int, when time.Time) feed.Item {
 			},
 		},
 	}}
+	return decodedItem(ev, when)
+}
+
+// recordingItem is recording.completed of meeting 9000000000+n, at when.
+func recordingItem(n int, when time.Time) feed.Item {
+	id := fmt.Sprintf("9%09d", n)
+	ev := map[string]any{"event": "recording.completed", "event_ts": when.UnixMilli(), "payload": map[string]any{
+		"account_id": "AAAAAABBBB",
+		"object": map[string]any{
+			"id": id, "uuid": "r" + id + "==", "host_id": "host-" + id, "topic": fmt.Sprintf("Recorded %d", n), "type": 2,
+			"start_time": when.Add(-time.Hour).UTC().Format(time.RFC3339), "duration": 60, "total_size": 1 << 20,
+			"recording_files": []any{map[string]any{"id": "f" + id, "file_type": "MP4", "file_size": 1 << 20, "status": "completed",
+				"recording_start": when.Add(-time.Hour).UTC().Format(time.RFC3339), "recording_end": when.Add(-time.Minute).UTC().Format(time.RFC3339)}},
+		},
+	}}
+	return decodedItem(ev, when)
+}
+
+// decodedItem is the event ev as the feed hands it over, received 100 ms after when.
+func decodedItem(ev map[string]any, when time.Time) feed.Item {
 	raw, _ := json.Marshal(ev)
 	e, err := feed.DecodeEvent(raw)
 	if err != nil {

@@ -454,6 +454,34 @@ func TestFeedIsPaced(t *testing.T) {
 	}
 }
 
+// TestNewRecordingsAboveAScrolledPaneAreCounted: recordings that come (or change) while the
+// recordings pane is scrolled down sort above its rows, out of sight; its border counts them
+// until the pane is back at the top.
+func TestNewRecordingsAboveAScrolledPaneAreCounted(t *testing.T) {
+	var items []feed.Item
+	for i := range 12 {
+		items = append(items, recordingItem(i, fixedNow.Add(-time.Duration(30-i)*time.Minute)))
+	}
+	f := newFixtureOf(t, ModeLive, 80, 24, items)
+	f.key("tab", "tab", "end") // the recordings pane, its oldest row
+	if s := f.screen(); !strings.Contains(s, "Recorded 0") || strings.Contains(s, "Recorded 11") || strings.Contains(s, " new") {
+		t.Fatalf("scrolled to the oldest recording, the pane shows:\n%s", s)
+	}
+	submit(t, f.st, recordingItem(20, fixedNow.Add(-time.Minute)), recordingItem(21, fixedNow.Add(-30*time.Second)))
+	f.send(f.waitFeed(time.Time{})())
+	if s := f.screen(); !strings.Contains(s, "▲ 2 new") {
+		t.Fatalf("two recordings came above the rows shown, and the border does not count them:\n%s", s)
+	}
+	f.key("home")
+	if s := f.screen(); !strings.Contains(s, "Recorded 21") || strings.Contains(s, " new") {
+		t.Fatalf("back at the top, the pane shows:\n%s", s)
+	}
+	f.key("end")
+	if s := f.screen(); strings.Contains(s, " new") {
+		t.Fatalf("recordings seen at the top are counted as new again after scrolling down:\n%s", s)
+	}
+}
+
 // TestMissedNoticesReload: a viewer too slow for the feed reloads from the store.
 func TestMissedNoticesReload(t *testing.T) {
 	f := newFixture(t, ModeLive, 80, 24)

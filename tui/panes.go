@@ -165,13 +165,11 @@ var recCols = []column{
 
 func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
 	st, now := &m.styles, m.data.clock
-	list := d.recList(m)
 	inner, rows := r.w-2, listRows(paneRecordings, r)
+	list, s := d.recViewport(m, rows)
 	widths := colWidths(recCols, inner)
 	lines := []string{st.Dim.Render(row(recCols, widths, cell{text: ""}, cell{text: "Topic"},
 		cell{text: "State"}, cell{text: "Length"}, cell{text: "Files"}, cell{text: "Tx"}, cell{text: "Download"}))}
-	s := scroller{offset: d.offsets[paneRecordings], cursor: indexOf(len(list), func(i int) bool { return list[i].Key == d.recKey })}
-	s.clamp(len(list), rows)
 	for i := s.offset; i < len(list) && i < s.offset+rows; i++ {
 		rc := list[i]
 		glyph, state := recState(rc, now)
@@ -201,8 +199,17 @@ func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
 	if len(list) == 0 {
 		lines = append(lines, st.Dim.Render(d.emptyText(m, "No recordings in the last 48h")))
 	}
+	info, above := "", 0
+	for _, rc := range list[:s.offset] {
+		if rc.LastTS > d.recSeen {
+			above++
+		}
+	}
+	if above > 0 {
+		info = st.Warn.Render("▲ " + numfmt.Thousands(above) + " new")
+	}
 	title := fmt.Sprintf("%s (%d)", paneNames[paneRecordings], len(list))
-	return st.box(title, "", position(s.offset, rows, len(list)), lines, r.w, r.h, focused)
+	return st.box(title, info, position(s.offset, rows, len(list)), lines, r.w, r.h, focused)
 }
 
 // recState is a recording's status glyph and its short state: "REC 12m", "paused",

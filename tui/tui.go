@@ -226,9 +226,18 @@ func (m *Model) say(s string) {
 	m.flash, m.flashUntil = s, m.data.clock.Add(5*time.Second)
 }
 
-// Update routes messages: globals first, data to whoever owns it, keys and mouse to the
-// page on top.
+// Update handles a message (update), then notes what the dashboard, if on screen, now shows.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	mdl, cmd := m.update(msg)
+	if m.dash != nil && m.top() == page(m.dash) {
+		m.dash.recordingsShown(m)
+	}
+	return mdl, cmd
+}
+
+// update routes messages: globals first, data to whoever owns it, keys and mouse to the page
+// on top.
+func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
