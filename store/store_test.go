@@ -471,32 +471,27 @@ func TestRefusesForeignFilesWithoutTouchingThem(t *testing.T) {
 		t.Fatal("foreign database was modified")
 	}
 
-	newer := filepath.Join(dir, "newer.db")
-	s := openTest(t, Options{Path: newer})
-	s.Close()
-	db, _ = bolt.Open(newer, 0o600, nil)
-	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, u32(schemaVersion()+1)) })
-	db.Close()
-	before = sum(newer)
-	if _, err := Open(Options{Path: newer}); !errors.As(err, &fe) || !strings.Contains(err.Error(), "newer zoomwatch") {
-		t.Fatalf("newer schema: %v", err)
-	}
-	if sum(newer) != before {
-		t.Fatal("newer database was modified")
-	}
-
-	odd := filepath.Join(dir, "odd.db")
-	s = openTest(t, Options{Path: odd})
-	s.Close()
-	db, _ = bolt.Open(odd, 0o600, nil)
-	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kMeetingEpochs, []byte{0xff}) })
-	db.Close()
-	before = sum(odd)
-	if _, err := Open(Options{Path: odd}); !errors.As(err, &fe) || !strings.Contains(err.Error(), "epochs are recorded as ff") {
-		t.Fatalf("meeting index epochs no build writes: %v", err)
-	}
-	if sum(odd) != before {
-		t.Fatal("a database with odd meeting index epochs was modified")
+	// zoomwatch files, edited after they were written.
+	for _, c := range []struct {
+		name, want string
+		edit       func(tx *bolt.Tx) error
+	}{
+		{"newer schema", "newer zoomwatch", func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, u32(schemaVersion()+1)) }},
+		{"meeting index epochs no build writes", "epochs are recorded as ff", func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kMeetingEpochs, []byte{0xff}) }},
+	} {
+		path := filepath.Join(t.TempDir(), "events.db")
+		s := openTest(t, Options{Path: path})
+		s.Close()
+		db, _ = bolt.Open(path, 0o600, nil)
+		db.Update(c.edit)
+		db.Close()
+		before = sum(path)
+		if _, err := Open(Options{Path: path}); !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if sum(path) != before {
+			t.Fatalf("%s: the database was modified", c.name)
+		}
 	}
 }
 
