@@ -358,6 +358,7 @@ func (d *dashboard) recViewport(m *Model, h int) ([]*live.Recording, scroller) {
 	list := d.recList(m)
 	s := scroller{offset: d.offsets[paneRecordings], cursor: indexOf(len(list), func(i int) bool { return list[i].Key == d.recKey })}
 	s.clamp(len(list), h)
+	s.offset = min(s.offset, len(list)) // clamp leaves it as it is at h 0, and the list may have shrunk
 	return list, s
 }
 
