@@ -663,6 +663,17 @@ func readLive(tx *bolt.Tx) (st *live.State, unsaved live.Unsaved, err error) {
 	return st, unsaved, nil
 }
 
+// savedThrough is the sequence number of the newest event the saved live state includes (0
+// when none was saved).
+func savedThrough(tx *bolt.Tx) uint64 {
+	if b := tx.Bucket(bLive); b != nil {
+		if v := b.Get(kApplied); len(v) == 8 {
+			return binary.BigEndian.Uint64(v)
+		}
+	}
+	return 0
+}
+
 // replayLive applies to st, in order, the events stored after sequence number applied.
 func replayLive(tx *bolt.Tx, st *live.State, applied uint64) (int, error) {
 	b := tx.Bucket(bEvents)

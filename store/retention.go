@@ -27,6 +27,7 @@ func (w *writer) prune() {
 	err := s.update(func(tx *bolt.Tx) error {
 		c := newTxCtx(tx)
 		used := tx.Size() - int64(s.db.Stats().FreeAlloc)
+		saved := savedThrough(tx)
 		cur := c.events.Cursor()
 		for k, v := cur.First(); k != nil && removed < pruneChunk; k, v = cur.First() {
 			b, err := decodeBlock(keySeq(k), v)
@@ -37,6 +38,11 @@ func (w *writer) prune() {
 			old := s.opts.Retain > 0 && now.Sub(newest) > s.opts.Retain
 			big := s.opts.MaxBytes > 0 && used > s.opts.MaxBytes
 			if !old && !big {
+				break
+			}
+			// Events the saved live state does not include yet stay until a save does
+			// (every few seconds): after a crash, open catches the state up with them.
+			if b.last() > saved {
 				break
 			}
 			// A size limit below what live state and indexes need on their own must not

@@ -520,7 +520,8 @@ func TestLockedDatabaseSaysWhoHoldsIt(t *testing.T) {
 
 func TestRetentionPrunesEventsAndTheirIndexes(t *testing.T) {
 	now := t0
-	s := openTest(t, Options{Retain: time.Hour, Now: func() time.Time { return now }})
+	opts := Options{Path: filepath.Join(t.TempDir(), "events.db"), Retain: time.Hour, Now: func() time.Time { return now }}
+	s := openTest(t, opts)
 	old := joins(t, 150, 3)
 	for i := range old {
 		old[i].Received = t0.Add(-2 * time.Hour)
@@ -532,6 +533,8 @@ func TestRetentionPrunesEventsAndTheirIndexes(t *testing.T) {
 	}
 	submit(t, s, old...)
 	submit(t, s, fresh...)
+	s.Close() // which saves the live state through every event: pruning waits for that
+	s = openTest(t, opts)
 	if err := s.Prune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -646,8 +649,11 @@ func TestMigrationsRunOnceInTheOpeningTransaction(t *testing.T) {
 }
 
 func TestMaxBytesPrunesOldestFirst(t *testing.T) {
-	s := openTest(t, Options{})
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openTest(t, Options{Path: path})
 	submit(t, s, benchEvents(t, 10_000)...)
+	s.Close() // which saves the live state through every event: pruning waits for that
+	s = openTest(t, Options{Path: path})
 	_, before := s.Size()
 	limit := before * 3 / 4
 	s.opts.MaxBytes = limit // the submit in Prune orders this write before the writer's read
@@ -672,6 +678,42 @@ func TestMaxBytesPrunesOldestFirst(t *testing.T) {
 	p, _ = s.Page(Query{Limit: 1})
 	if len(p.Records) != 1 || p.Records[0].Seq != 10_000 {
 		t.Fatalf("after an impossible limit the newest event is %+v, want seq 10000 kept", p.Records)
+	}
+}
+
+// A prune never deletes events that the saved live state does not include yet: after a
+// crash, open catches the state up by applying them again. The prune after the next save
+// takes them.
+func TestPruneKeepsEventsTheSavedLiveStateLacks(t *testing.T) {
+	setForTest(t, &liveSaveEvery, time.Hour)
+	now := t0
+	opts := Options{Path: filepath.Join(t.TempDir(), "events.db"), Retain: time.Minute, Now: func() time.Time { return now }}
+	s := openTest(t, opts)
+	items := benchEventsAt(t, 2_000, 30)
+	saved, unsaved := items[:1_000], items[1_000:]
+	submit(t, s, saved...)
+	s.Close() // saves the live state through every event so far
+	s = openTest(t, opts)
+	submit(t, s, unsaved...)
+	want := dumpLive(t, s)
+
+	now = t0.Add(24 * time.Hour) // every event is past retention
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.Page(Query{Oldest: true, Limit: 1})
+	if len(p.Records) != 1 || p.Records[0].Seq > 1_001 || p.Records[0].Seq == 1 {
+		t.Fatalf("the oldest event left is %+v: want the saved ones pruned and the unsaved ones kept", p.Records)
+	}
+	openCrashed(t, s, want)
+
+	s.Close()
+	s = openTest(t, opts)
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Page(Query{Limit: 1}); len(p.Records) != 0 {
+		t.Fatalf("saved, every event past retention is pruned, but %+v is left", p.Records)
 	}
 }
 
