@@ -567,7 +567,8 @@ func splitSave(batch liveBatch) ([]liveOverlay, error) {
 		}
 	}
 	for p := range o.people {
-		size[p[1:len(p)-1]] += len(p)
+		mk, _ := recordMeeting(p)
+		size[mk] += len(p)
 	}
 	var cuts []string // the first meeting of each part but the first
 	acc := 0
@@ -592,12 +593,14 @@ func splitSave(batch liveBatch) ([]liveOverlay, error) {
 		p.last[k] = v
 	}
 	for k := range o.people {
-		partOf(k[1 : len(k)-1]).people[k] = true
+		mk, _ := recordMeeting(k)
+		partOf(mk).people[k] = true
 	}
 	return parts, nil
 }
 
-// recordMeeting is the meeting a live record belongs to, if any.
+// recordMeeting is the meeting a live record belongs to, if any; for a meeting's
+// person-record prefix (personKey(mk, "")), mk.
 func recordMeeting(k string) (string, bool) {
 	if len(k) < 2 {
 		return "", false
