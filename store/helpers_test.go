@@ -7,8 +7,27 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"zoomwatch/feed"
 )
+
+// editFile changes the database at path (made if missing) in one bbolt transaction, as
+// another program, an older build or damage would have left it.
+func editFile(t testing.TB, path string, edit func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(edit)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
 
 // t0 is a fixed event time for deterministic tests.
 var t0 = time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)

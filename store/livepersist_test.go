@@ -261,12 +261,8 @@ func TestSchema2LiveStateIsTakenAsComplete(t *testing.T) {
 	submit(t, s, benchEventsAt(t, 2_000, 300)...)
 	want := dumpLive(t, s)
 	s.Close()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Schema 2 kept the newest changes in the live journal, a change a value.
-	err = db.Update(func(tx *bolt.Tx) error {
+	editFile(t, path, func(tx *bolt.Tx) error {
 		b, j := tx.Bucket(bLive), tx.Bucket(bLiveJournal)
 		var keys [][]byte
 		i := 0
@@ -293,10 +289,6 @@ func TestSchema2LiveStateIsTakenAsComplete(t *testing.T) {
 		}
 		return tx.Bucket(bMeta).Put(kSchema, u32(2))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	s = openTest(t, Options{Path: path})
 	if n := s.unsaved.Events(); n != 0 {
 		t.Fatalf("open of a schema-2 file applied %d events again", n)

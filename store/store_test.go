@@ -460,9 +460,7 @@ func TestRefusesForeignFilesWithoutTouchingThem(t *testing.T) {
 	}
 
 	other := filepath.Join(dir, "other.db")
-	db, _ := bolt.Open(other, 0o600, nil)
-	db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("widgets")); return err })
-	db.Close()
+	editFile(t, other, func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("widgets")); return err })
 	before = sum(other)
 	if _, err := Open(Options{Path: other}); !errors.As(err, &fe) || !strings.Contains(err.Error(), "another program") {
 		t.Fatalf("foreign bbolt file: %v", err)
@@ -482,9 +480,7 @@ func TestRefusesForeignFilesWithoutTouchingThem(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "events.db")
 		s := openTest(t, Options{Path: path})
 		s.Close()
-		db, _ = bolt.Open(path, 0o600, nil)
-		db.Update(c.edit)
-		db.Close()
+		editFile(t, path, c.edit)
 		before = sum(path)
 		if _, err := Open(Options{Path: path}); !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) {
 			t.Fatalf("%s: %v", c.name, err)
@@ -786,11 +782,7 @@ func TestMeetingPagesAcrossEpochs(t *testing.T) {
 	s.Close()
 
 	// Make it a schema-1 file: hash(8) + seq(8) keys, schema 1, no kMeetingEpochs.
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	editFile(t, path, func(tx *bolt.Tx) error {
 		var old [][]byte
 		tx.Bucket(bMeeting).ForEach(func(k, _ []byte) error {
 			old = append(old, slices.Clone(k[4:]))
@@ -804,10 +796,6 @@ func TestMeetingPagesAcrossEpochs(t *testing.T) {
 		tx.Bucket(bMeta).Delete(kMeetingEpochs)
 		return tx.Bucket(bMeta).Put(kSchema, u32(1))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	s = openTest(t, Options{Path: path})
 	if s.epochs != legacyMeetingEpochs {
 		t.Fatalf("a file from before kMeetingEpochs reads with epochs of 2^%d, want 2^%d", s.epochs, legacyMeetingEpochs)
@@ -816,15 +804,7 @@ func TestMeetingPagesAcrossEpochs(t *testing.T) {
 	s.Close()
 
 	// What a schema-3 build wrote is that file as schema 3: it reads as it is, read-only.
-	db, err = bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, u32(3)) })
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	editFile(t, path, func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, u32(3)) })
 	s = openTest(t, Options{Path: path, ReadOnly: true})
 	check(s, "a schema-3 file, read-only", items)
 }
