@@ -184,6 +184,15 @@ func openCrashed(t *testing.T, s *Store, want string) (*Store, int) {
 	return crashed, crashed.unsaved.Events()
 }
 
+// checkLiveIsEveryEvent fails the test unless s's live state is the one built from every
+// stored event (replayedState); after says when.
+func checkLiveIsEveryEvent(t *testing.T, s *Store, after string) {
+	t.Helper()
+	if got, want := dumpLive(t, s), dumpState(t, replayedState(t, s)); got != want {
+		t.Fatalf("%s, the live state differs from one built from every stored event:\n%s\nwant\n%s", after, got, want)
+	}
+}
+
 // replayedState is the live state built from nothing by applying every stored event in
 // order: what the saved state plus the events after it must come to.
 func replayedState(t *testing.T, s *Store) *live.State {
@@ -369,9 +378,7 @@ func TestACrashBetweenPartsOfASaveLosesNothing(t *testing.T) {
 		if crashed.unsaved.Events() == 0 {
 			t.Fatalf("%s: open applied no event again, but a save was half written", path)
 		}
-		if got, want := dumpLive(t, crashed), dumpState(t, replayedState(t, crashed)); got != want {
-			t.Fatalf("the live state after a crash between parts of a save differs from one built from every stored event:\n%s\nwant\n%s", got, want)
-		}
+		checkLiveIsEveryEvent(t, crashed, "after a crash between parts of a save")
 		crashed.Close()
 	}
 }
@@ -426,9 +433,7 @@ func TestAFailedCommitBetweenPartsOfASave(t *testing.T) {
 	if h := s.Health(); h.Counts.Events != uint64(len(items)) || h.Dropped != 0 {
 		t.Fatalf("health after the failure: %+v", h)
 	}
-	if got, want := dumpLive(t, s), dumpState(t, replayedState(t, s)); got != want {
-		t.Fatalf("the live state after a failed commit between parts differs from one built from every stored event:\n%s\nwant\n%s", got, want)
-	}
+	checkLiveIsEveryEvent(t, s, "after a failed commit between parts of a save")
 	reopenAfterClose(t, s, path)
 }
 
