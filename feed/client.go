@@ -343,6 +343,11 @@ func (c *Client) heartbeat(l *link) bool {
 	l.conn.SetWriteDeadline(time.Now().Add(writeWait))
 	if err := l.conn.WriteMessage(websocket.TextMessage, heartbeatFrame); err != nil {
 		c.addHeartbeatsSent(-1)
+		if errors.Is(err, websocket.ErrCloseSent) {
+			// The reader answered Zoom's close frame (the writer sends its own only as it
+			// stops): the link is ending, and the reader has the reason.
+			return false
+		}
 		reason := "send heartbeat: " + err.Error()
 		l.writeErr.Store(&reason)
 		l.conn.Close()
