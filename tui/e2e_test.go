@@ -121,8 +121,12 @@ func TestEndToEndTmux(t *testing.T) {
 	// History, an event's JSON, back. Keys wait for the rows: a page still loading has none.
 	historyRow := regexp.MustCompile(`\d\d:\d\d:\d\d (meeting|m|recording|r|user|u)\.`)
 	loaded := func(sc string) bool { return historyRow.MatchString(sc) && !strings.Contains(sc, "loading…") }
+	// Two events at least: k from the newest then lands on one (just after start-up, the row
+	// above the first event is the LIVE marker, which opens nothing).
 	s.keys("h")
-	s.waitFor("history rows", loaded)
+	s.waitFor("two history rows", func(sc string) bool {
+		return loaded(sc) && len(historyRow.FindAllString(sc, 2)) == 2
+	})
 	s.keys("k", "Enter")
 	s.waitText("Event #", `"event":`)
 	s.keys("Escape")

@@ -591,6 +591,7 @@ func (p *historyPage) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			m.push(e)
 			return e.load(m)
 		}
+		m.say("enter opens an event: select an event row (this one is the connection log)")
 	case key.Matches(msg, km.Copy):
 		if r := p.selected(); r != nil && r.seq > 0 {
 			return copyStored(m, r.seq)
