@@ -395,19 +395,12 @@ func TestHistoryPaging(t *testing.T) {
 // TestEnterOnAConnectionLogRowSaysSo: enter on a state change opens nothing, and says why,
 // rather than doing nothing (history just after start-up is mostly such rows).
 func TestEnterOnAConnectionLogRowSaysSo(t *testing.T) {
-	st := openStore(t)
 	at := fixedNow.Add(-time.Minute)
-	submit(t, st,
-		feed.Item{Received: at, Transition: &feed.Transition{State: feed.StateConnecting, At: at, Attempt: 1}},
-		feed.Item{Received: at, Transition: &feed.Transition{State: feed.StateLive, At: at}},
-		joinItem(meetings[0], 0, at.Add(2*time.Second)))
-	f := &fixture{st: st, tb: t}
-	mdl, _ := New(Deps{Store: st, Mode: ModeHistory, Now: func() time.Time { return fixedNow }})
-	f.m = mdl.(*Model)
-	f.send(tea.WindowSizeMsg{Width: 100, Height: 30})
+	f := newFixtureOf(t, ModeHistory, 100, 30, []feed.Item{
+		{Received: at, Transition: &feed.Transition{State: feed.StateConnecting, At: at, Attempt: 1}},
+		{Received: at, Transition: &feed.Transition{State: feed.StateLive, At: at}},
+		joinItem(meetings[0], 0, at.Add(2*time.Second))})
 	h := f.m.pages[0].(*historyPage)
-	f.run(h.reload(f.m))
-
 	f.key("k", "enter") // from the one event up to LIVE
 	if r := h.selected(); r == nil || r.seq != 0 || f.m.top() != page(h) {
 		t.Fatalf("enter on a marker left %T on top (selected %+v)", f.m.top(), r)
