@@ -586,12 +586,15 @@ func (p *historyPage) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			m.pop()
 		}
 	case key.Matches(msg, km.Open):
-		if r := p.selected(); r != nil && r.seq > 0 {
+		r := p.selected()
+		if r != nil && r.seq > 0 {
 			e := newEventPage(r.seq)
 			m.push(e)
 			return e.load(m)
 		}
-		m.say("enter opens an event: select an event row (this one is the connection log)")
+		if r != nil {
+			m.say("enter opens an event: select an event row (this one is the connection log)")
+		}
 	case key.Matches(msg, km.Copy):
 		if r := p.selected(); r != nil && r.seq > 0 {
 			return copyStored(m, r.seq)

@@ -412,6 +412,12 @@ func TestEnterOnAConnectionLogRowSaysSo(t *testing.T) {
 	if s := ansi.Strip(f.screen()); !strings.Contains(s, "Event #1") {
 		t.Errorf("enter on the event did not open it:\n%s", s)
 	}
+
+	empty := newFixtureOf(t, ModeHistory, 100, 30, nil)
+	empty.key("enter")
+	if s := ansi.Strip(empty.screen()); strings.Contains(s, "enter opens an event") || !strings.Contains(s, "no events stored yet") {
+		t.Errorf("enter in an empty history:\n%s", s)
+	}
 }
 
 // TestCoalescing: batches committed while the UI was busy arrive as one message.
