@@ -24,7 +24,7 @@ func (w *writer) prune() {
 	s := w.s
 	now := s.now()
 	removed := 0
-	bySize := false // a block went for the size limit, whose measure below is an estimate
+	bySize := false // a block went while over the size limit, whose measure below is an estimate
 	err := s.update(func(tx *bolt.Tx) error {
 		c := newTxCtx(tx)
 		used := tx.Size() - int64(s.db.Stats().FreeAlloc)
@@ -52,8 +52,8 @@ func (w *writer) prune() {
 				if next, _ := cur.Next(); next == nil {
 					break
 				}
-				bySize = true
 			}
+			bySize = bySize || big
 			if w.tail != nil && w.tail.first == b.first {
 				w.tail = nil
 			}
@@ -81,8 +81,8 @@ func (w *writer) prune() {
 		w.pruneMore = false
 		return
 	}
-	// After pruning for size, measure the committed file again: the estimate can stop a
-	// page or so short of the limit.
+	// After pruning while over the size limit (for size or age), measure the committed file
+	// again: the estimate can stop a page or so short of the limit.
 	w.pruneMore = removed == pruneChunk || bySize
 	if removed > 0 {
 		s.log.Info("store: pruned old events", "blocks", removed)
