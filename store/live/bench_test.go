@@ -3,8 +3,10 @@ package live
 import (
 	"math/rand"
 	"testing"
+	"time"
 
 	"zoomwatch/feed"
+	"zoomwatch/feed/sim"
 )
 
 // BenchmarkApply reduces decoded, real-shaped events; one op is one event.
@@ -80,3 +82,65 @@ func BenchmarkSnapshot(b *testing.B) {
 }
 
 func bb(tb testing.TB) b { return b{tb} }
+
+// accountEvents decodes n events of the simulator's busiest account (10,000 meetings at
+// once, each hearing about one event a second): the state the bench's ingest ladder builds.
+func accountEvents(tb testing.TB, n int) []*feed.Event {
+	g := sim.NewGenerator(1, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), 10_000)
+	evs := make([]*feed.Event, n)
+	for i := range evs {
+		raw, _ := g.Next()
+		ev, err := feed.DecodeEvent(raw)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		evs[i] = ev
+	}
+	return evs
+}
+
+// BenchmarkSnapshotSince is what a viewer costs on a busy account: with 10,000 meetings
+// live, 1,500 events (a tenth of a second at 15,000 events/s) are applied and noted as a
+// commit would, then the next snapshot is taken from the last. One op is one snapshot; the
+// events are applied with the timer stopped.
+func BenchmarkSnapshotSince(b *testing.B) {
+	const warm, per = 100_000, 1_500
+	evs := accountEvents(b, warm+200*per)
+	var (
+		s    *State
+		prev *Snapshot
+		c    Changes
+		u    Unsaved
+		next int
+	)
+	reset := func() {
+		s, c, u, next = New(), Changes{}, Unsaved{}, warm
+		for _, ev := range evs[:warm] {
+			s.Apply(ev)
+		}
+		s.MoveDirty(&u, &c, warm)
+		prev = s.SnapshotSince(nil, &c)
+	}
+	reset()
+	if len(prev.Meetings) < 9_000 {
+		b.Fatalf("%d meetings live, want about 10,000", len(prev.Meetings))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		if next+per > len(evs) {
+			reset()
+		}
+		for _, ev := range evs[next : next+per] {
+			s.Apply(ev)
+		}
+		next += per
+		s.MoveDirty(&u, &c, per)
+		if i%50 == 0 {
+			u.Take() // as saves do, so that the unsaved set does not grow for ever
+		}
+		b.StartTimer()
+		prev = s.SnapshotSince(prev, &c)
+	}
+}

@@ -84,6 +84,9 @@ type Meeting struct {
 	UncertainUntil int64  `json:"uncertain_until,omitempty"`
 
 	stays map[string]int // sessions per participant key; see stayCount
+	// shown is the copy of the meeting in the latest snapshot of the chain SnapshotSince
+	// builds: the one the next snapshot leaves out when it copies the meeting again.
+	shown *Meeting
 }
 
 // Participant is someone in a meeting now.
@@ -159,20 +162,51 @@ type State struct {
 
 	dirty dirtySet
 	// byID finds active meetings by number (meeting.updated names a meeting by number
-	// alone): number → keys. Built on first use; nil until then.
-	byID map[string][]string
+	// alone), byHost by host (a host's new name must reach their meetings' copies).
+	byID, byHost keyIndex
+}
+
+// keyIndex finds active meetings by a value they share: value → meeting keys. Built on
+// first use (see State.index); nil until then, and then kept in step by move.
+type keyIndex map[string][]string
+
+// index returns x, built from the active meetings with of when not yet built.
+func (s *State) index(x *keyIndex, of func(*Meeting) string) keyIndex {
+	if *x == nil {
+		*x = keyIndex{}
+		for k, m := range s.Meetings {
+			x.move(k, "", of(m))
+		}
+	}
+	return *x
+}
+
+func idOf(m *Meeting) string   { return m.ID }
+func hostOf(m *Meeting) string { return m.HostID }
+
+// move notes that meeting key's value changed from old to v ("" when it has none, or is
+// gone).
+func (x keyIndex) move(key, old, v string) {
+	if x == nil || old == v {
+		return
+	}
+	if old != "" {
+		ks := slices.DeleteFunc(x[old], func(k string) bool { return k == key })
+		if len(ks) == 0 {
+			delete(x, old)
+		} else {
+			x[old] = ks
+		}
+	}
+	if v != "" {
+		x[v] = append(x[v], key)
+	}
 }
 
 // meetingsByID returns the active meetings numbered id.
 func (s *State) meetingsByID(id string) []*Meeting {
-	if s.byID == nil {
-		s.byID = map[string][]string{}
-		for k, m := range s.Meetings {
-			s.indexID(k, "", m.ID)
-		}
-	}
 	var out []*Meeting
-	for _, k := range s.byID[id] {
+	for _, k := range s.index(&s.byID, idOf)[id] {
 		if m := s.Meetings[k]; m != nil && m.ID == id {
 			out = append(out, m)
 		}
@@ -180,31 +214,16 @@ func (s *State) meetingsByID(id string) []*Meeting {
 	return out
 }
 
-// indexID keeps byID in step when the meeting key's number changes from old to id ("" when
-// it has none, or is gone).
-func (s *State) indexID(key, old, id string) {
-	if s.byID == nil || old == id {
-		return
-	}
-	if old != "" {
-		ks := slices.DeleteFunc(s.byID[old], func(k string) bool { return k == key })
-		if len(ks) == 0 {
-			delete(s.byID, old)
-		} else {
-			s.byID[old] = ks
-		}
-	}
-	if id != "" {
-		s.byID[id] = append(s.byID[id], key)
-	}
-}
-
 // removeMeeting forgets an active meeting.
 func (s *State) removeMeeting(key string) {
 	if m := s.Meetings[key]; m != nil {
-		s.indexID(key, m.ID, "")
+		s.byID.move(key, m.ID, "")
+		s.byHost.move(key, m.HostID, "")
 		delete(s.Meetings, key)
 		s.dirty.gone[key] = true
+		if m.shown != nil {
+			s.dirty.unshown = append(s.dirty.unshown, m.shown)
+		}
 	}
 }
 
@@ -217,9 +236,13 @@ type dirtySet struct {
 	people map[string]map[string]bool
 	// gone are meetings removed, whether or not they came back since.
 	gone map[string]bool
+	// unshown are the snapshot copies of the meetings removed (see Meeting.shown), for
+	// Changes alone.
+	unshown []*Meeting
 }
 
 func (d *dirtySet) reset() {
+	d.unshown = nil
 	d.gone = map[string]bool{}
 	d.people = map[string]map[string]bool{}
 	d.meetings = map[string]bool{}
@@ -342,11 +365,12 @@ func (s *State) fill(m *Meeting, ev *feed.Event) bool {
 	host, id := m.HostID, m.ID
 	set(&m.UUID, o.UUID)
 	set(&m.ID, string(o.ID))
-	s.indexID(m.Key, id, m.ID)
+	s.byID.move(m.Key, id, m.ID)
 	set(&m.Topic, o.Topic)
 	set(&m.HostID, o.HostID)
 	if m.HostID != host {
 		m.HostName = "" // the previous host's
+		s.byHost.move(m.Key, host, m.HostID)
 	}
 	if name := s.Users[m.HostID]; name != "" && name != m.HostName {
 		m.HostName, changed = name, true
@@ -912,6 +936,7 @@ func (s *State) MoveDirty(u *Unsaved, c *Changes, events int) {
 	if c != nil {
 		c.add(d)
 	}
+	d.unshown = nil // only snapshots need them
 	u.events += events
 	if u.set.empty() {
 		u.set = *d

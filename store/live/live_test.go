@@ -1021,6 +1021,43 @@ func TestSnapshotIsIsolated(t *testing.T) {
 	eq(t, "state after scribbling on a snapshot", dump(t, s2), before)
 }
 
+// TestSnapshotChain: snapshots built from changes leave out the copies of meetings that
+// changed, moved (an earlier start learnt), ended or came back, and share the rest; one
+// built from a snapshot that is not the chain's last is still exact.
+func TestSnapshotChain(t *testing.T) {
+	bb := b{t}
+	s := New()
+	var c Changes
+	step := func(prev *Snapshot, evs ...*feed.Event) *Snapshot {
+		t.Helper()
+		applyAll(s, evs...)
+		s.MoveDirty(&Unsaved{}, &c, len(evs))
+		got := s.SnapshotSince(prev, &c)
+		if want := s.Snapshot(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("snapshot from changes differs from a full one:\n%s\nwant\n%s", dumpSnap(t, got), dumpSnap(t, want))
+		}
+		return got
+	}
+	startAt := func(sec int) mod {
+		return func(_, o map[string]any) { o["start_time"] = timeAt(sec).Format(time.RFC3339) }
+	}
+	m0, m1, m2 := genMeeting(0), genMeeting(1), genMeeting(2)
+	first := step(nil, bb.start(m0, 0, startAt(0)), bb.join(m1, jill, 50), bb.start(m2, 100, startAt(100)))
+	eq(t, "order", first.Meetings[1].Key, m1.uuid)
+	// m1 was joined mid-meeting: its meeting.started, late, moves it first. m2 ends.
+	second := step(first, bb.start(m1, -30, startAt(-30)), bb.end(m2, 120))
+	eq(t, "moved first", second.Meetings[0].Key, m1.uuid)
+	eq(t, "meetings", len(second.Meetings), 2)
+	if second.Meeting(m0.uuid) != first.Meeting(m0.uuid) {
+		t.Error("an unchanged meeting was copied again")
+	}
+	// m2 starts again, later; m0 changes in place.
+	third := step(second, bb.start(m2, 200, startAt(200)), bb.join(m0, guest, 210))
+	eq(t, "meetings", len(third.Meetings), 3)
+	// From a snapshot that is not the chain's last: m0's copy in third is not in first.
+	step(first, bb.join(m0, jan, 220))
+}
+
 // TestSnapshotConcurrentReaders runs viewers over published snapshots while the writer goes
 // on applying events; under -race any sharing between a snapshot and the state shows.
 func TestSnapshotConcurrentReaders(t *testing.T) {

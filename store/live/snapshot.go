@@ -35,6 +35,8 @@ type Changes struct {
 	// users are hosts whose name changed: their meetings are copied again, as a snapshot
 	// shows each meeting's host by the name known now.
 	users map[string]bool
+	// drop are the copies of meetings removed since (see Meeting.shown).
+	drop []*Meeting
 }
 
 // maxTracked bounds the keys Changes keeps: past it the next snapshot copies everything,
@@ -63,7 +65,8 @@ func (c *Changes) add(d *dirtySet) {
 	for k := range d.recordings {
 		c.recordings[k] = true
 	}
-	if len(c.meetings)+len(c.recordings)+len(c.users) > maxTracked {
+	c.drop = append(c.drop, d.unshown...)
+	if len(c.meetings)+len(c.recordings)+len(c.users)+len(c.drop) > maxTracked {
 		*c = Changes{all: true}
 	}
 }
@@ -74,61 +77,32 @@ func (c *Changes) All() { *c = Changes{all: true} }
 // SnapshotSince returns a snapshot of the state that shares with prev the meetings and
 // recordings that c does not name (snapshots are immutable), and resets c. With no prev
 // (or c nil, or everything changed) it copies everything.
+//
+// The snapshots built with c form one chain: prev must be the last one built with c (the
+// meetings remember their copies in it, so that the next one leaves them out without
+// looking every meeting of prev up).
 func (s *State) SnapshotSince(prev *Snapshot, c *Changes) *Snapshot {
-	full := prev == nil || c == nil || c.all
-	snap := &Snapshot{NewestTS: s.NewestTS, Meetings: make([]*Meeting, 0, len(s.Meetings)),
-		Recordings: make([]*Recording, 0, len(s.Recordings))}
-	if full {
+	var snap *Snapshot
+	if prev != nil && c != nil && !c.all {
+		snap = s.snapshotChanges(prev, c)
+	}
+	if snap == nil {
+		snap = newSnapshot(s)
 		for _, m := range s.Meetings {
-			snap.Meetings = append(snap.Meetings, s.meetingCopy(m))
+			cm := s.meetingCopy(m)
+			if c != nil {
+				m.shown = cm
+			}
+			snap.Meetings = append(snap.Meetings, cm)
 		}
+		slices.SortFunc(snap.Meetings, compareMeetings)
 		for _, r := range s.Recordings {
 			snap.Recordings = append(snap.Recordings, r.clone())
 		}
-	} else {
-		// A new host is announced (user.created) before their first meeting, so on a busy
-		// account names change all the time: copy again only the meetings they host.
-		if len(c.users) > 0 {
-			for _, m := range prev.Meetings {
-				if c.users[m.HostID] {
-					c.meetings[m.Key] = true
-				}
-			}
-		}
-		// prev's meetings are in order: only the changed ones need sorting, then a merge.
-		var changed []*Meeting
-		for k := range c.meetings {
-			if m := s.Meetings[k]; m != nil {
-				changed = append(changed, s.meetingCopy(m))
-			}
-		}
-		slices.SortFunc(changed, compareMeetings)
-		for _, m := range prev.Meetings {
-			if c.meetings[m.Key] {
-				continue
-			}
-			for len(changed) > 0 && compareMeetings(changed[0], m) < 0 {
-				snap.Meetings, changed = append(snap.Meetings, changed[0]), changed[1:]
-			}
-			snap.Meetings = append(snap.Meetings, m)
-		}
-		snap.Meetings = append(snap.Meetings, changed...)
-		for _, r := range prev.Recordings {
-			if !c.recordings[r.Key] {
-				snap.Recordings = append(snap.Recordings, r)
-			}
-		}
-		for k := range c.recordings {
-			if r := s.Recordings[k]; r != nil {
-				snap.Recordings = append(snap.Recordings, r.clone())
-			}
-		}
 	}
+	snap.NewestTS = s.NewestTS
 	if c != nil {
 		*c = Changes{}
-	}
-	if full {
-		slices.SortFunc(snap.Meetings, compareMeetings)
 	}
 	sort.Slice(snap.Recordings, func(i, j int) bool {
 		a, b := snap.Recordings[i], snap.Recordings[j]
@@ -137,6 +111,84 @@ func (s *State) SnapshotSince(prev *Snapshot, c *Changes) *Snapshot {
 		}
 		return a.Key < b.Key
 	})
+	return snap
+}
+
+func newSnapshot(s *State) *Snapshot {
+	return &Snapshot{Meetings: make([]*Meeting, 0, len(s.Meetings)), Recordings: make([]*Recording, 0, len(s.Recordings))}
+}
+
+// snapshotChanges builds the next snapshot of the chain from prev and what c names; nil
+// when prev is not the chain's last (then everything is copied).
+func (s *State) snapshotChanges(prev *Snapshot, c *Changes) *Snapshot {
+	// A new host is announced (user.created) before their first meeting, so on a busy
+	// account names change all the time: copy again only the meetings they host.
+	for u := range c.users {
+		for _, k := range s.index(&s.byHost, hostOf)[u] {
+			c.meetings[k] = true
+		}
+	}
+	// What becomes of prev's copies: replaced by a new copy, or left out (nil).
+	next := make(map[*Meeting]*Meeting, len(c.meetings)+len(c.drop))
+	for _, m := range c.drop {
+		next[m] = nil
+	}
+	var added []*Meeting // copies with no place in prev yet
+	for k := range c.meetings {
+		m := s.Meetings[k]
+		if m == nil {
+			continue // removed: its copy is in c.drop
+		}
+		cm := s.meetingCopy(m)
+		if m.shown != nil && compareMeetings(m.shown, cm) == 0 {
+			next[m.shown] = cm // same place: the usual case
+		} else {
+			if m.shown != nil {
+				next[m.shown] = nil
+			}
+			added = append(added, cm)
+		}
+		m.shown = cm
+	}
+	// prev is in order: the few added copies go where a binary search puts them, and one
+	// walk over prev does the rest without reading its meetings (a busy account has
+	// thousands, mostly unchanged).
+	slices.SortFunc(added, compareMeetings)
+	at := make([]int, len(added))
+	for i, cm := range added {
+		at[i], _ = slices.BinarySearchFunc(prev.Meetings, cm, compareMeetings)
+	}
+	snap := newSnapshot(s)
+	found := 0
+	for i, m := range prev.Meetings {
+		for len(at) > 0 && at[0] == i {
+			snap.Meetings, added, at = append(snap.Meetings, added[0]), added[1:], at[1:]
+		}
+		cm, ok := next[m]
+		switch {
+		case !ok:
+			snap.Meetings = append(snap.Meetings, m)
+		case cm != nil:
+			snap.Meetings = append(snap.Meetings, cm)
+			found++
+		default:
+			found++
+		}
+	}
+	if found != len(next) {
+		return nil // some copy to replace is not in prev: prev is not the chain's last
+	}
+	snap.Meetings = append(snap.Meetings, added...)
+	for _, r := range prev.Recordings {
+		if !c.recordings[r.Key] {
+			snap.Recordings = append(snap.Recordings, r)
+		}
+	}
+	for k := range c.recordings {
+		if r := s.Recordings[k]; r != nil {
+			snap.Recordings = append(snap.Recordings, r.clone())
+		}
+	}
 	return snap
 }
 
@@ -176,12 +228,12 @@ func (r *Recording) clone() *Recording {
 // and the writer's indexes.
 func (m *Meeting) CopyHead(src *Meeting) {
 	*m = *src
-	m.stays, m.Participants, m.Left, m.Sessions = nil, nil, nil, nil
+	m.stays, m.shown, m.Participants, m.Left, m.Sessions = nil, nil, nil, nil, nil
 }
 
 func (m *Meeting) clone() *Meeting {
 	c := *m
-	c.stays = nil                               // the writer's index, not shared with readers
+	c.stays, c.shown = nil, nil                 // the writer's, not shared with readers
 	c.Participants = maps.Clone(m.Participants) // the Participants themselves are never changed
 	c.Left, c.Sessions = nil, nil
 	return &c
