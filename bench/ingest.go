@@ -17,6 +17,7 @@ import (
 	"zoomwatch/auth"
 	"zoomwatch/feed"
 	"zoomwatch/feed/sim"
+	"zoomwatch/internal/cpupart"
 	"zoomwatch/store"
 )
 
@@ -130,20 +131,24 @@ func (r *runner) newWindow() window {
 }
 
 // waitWindow waits until the window ends and returns the cores this process kept busy in
-// it (0 where /proc cannot tell).
-func waitWindow(ctx context.Context, win window) (float64, error) {
+// it (0 where /proc cannot tell), and how they split by part (nil without a profile).
+func waitWindow(ctx context.Context, win window) (float64, map[string]float64, error) {
 	if err := sleepUntil(ctx, win.from); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
+	prof := startProfile()
 	cpu0, err0 := cpuSeconds(os.Getpid())
-	if err := sleepUntil(ctx, win.to); err != nil {
-		return 0, err
-	}
+	err := sleepUntil(ctx, win.to)
 	cpu1, err1 := cpuSeconds(os.Getpid())
-	if err0 != nil || err1 != nil {
-		return 0, nil
+	cores := 0.0
+	if err0 == nil && err1 == nil {
+		cores = (cpu1 - cpu0) / win.to.Sub(win.from).Seconds()
 	}
-	return (cpu1 - cpu0) / win.to.Sub(win.from).Seconds(), nil
+	parts, perr := prof.stop(cores)
+	if err != nil {
+		return 0, nil, err
+	}
+	return cores, parts, perr
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {
@@ -167,7 +172,7 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 		return step, err
 	}
 	defer os.RemoveAll(dir)
-	s, err := sim.Start(sim.Options{Seed: 1, Rate: rate, StampFrames: true})
+	s, err := startSim(rate)
 	if err != nil {
 		return step, err
 	}
@@ -192,13 +197,16 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 		storeLat  []time.Duration // in commit order
 		screenLat []time.Duration
 	)
-	scr, err := newScreen(st, client.Stats, func(at time.Time, sent []time.Time) {
-		if !win.has(at) {
-			return
-		}
-		for _, t := range sent {
-			screenLat = append(screenLat, at.Sub(t))
-		}
+	var scr *screen
+	cpupart.Do(noPart, cpupart.Screen, func() { // its goroutines are labelled so
+		scr, err = newScreen(st, client.Stats, func(at time.Time, sent []time.Time) {
+			if !win.has(at) {
+				return
+			}
+			for _, t := range sent {
+				screenLat = append(screenLat, at.Sub(t))
+			}
+		})
 	})
 	if err != nil {
 		return step, err
@@ -207,6 +215,7 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 	relayDone := make(chan struct{})
 	go func() {
 		defer close(relayDone)
+		cpupart.Set(cpupart.In(cpupart.Bench))
 		for n := range sub.C {
 			missed += n.Missed
 			sent := make([]time.Time, len(n.Records))
@@ -235,11 +244,13 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 	items := make(chan feed.Item, 4096) // as the collector's
 	fed := make(chan struct{})
 	go func() {
+		cpupart.Set(cpupart.In(cpupart.Feed))
 		client.Run(runCtx, items)
 		close(items)
 	}()
 	go func() {
 		defer close(fed)
+		cpupart.Set(cpupart.In(cpupart.Store)) // the collector's hand-over: identity, queueing
 		for it := range items {
 			if it.Event != nil {
 				sentMu.Lock()
@@ -249,7 +260,7 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 			st.Submit(context.Background(), it)
 		}
 	}()
-	cpu, waitErr := waitWindow(ctx, win)
+	cpu, parts, waitErr := waitWindow(ctx, win)
 	step.Queued = int(int64(client.Stats().Events) - stored.Load())
 	stop()
 	<-fed
@@ -266,9 +277,20 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 	step.Latency = summarize(storeLat)
 	sl := summarize(screenLat)
 	step.Screen = &sl
-	step.Missed, step.CPU = missed, cpu
+	step.Missed, step.CPU, step.CPUByPart = missed, cpu, parts
 	step.judge()
 	return step, nil
+}
+
+// noPart is no pprof labels: what the bench's own goroutine goes back to.
+var noPart = context.Background()
+
+// startSim starts the simulator at rate, its goroutines labelled as its part.
+func startSim(rate float64) (s *sim.Server, err error) {
+	cpupart.Do(noPart, cpupart.Simulator, func() {
+		s, err = sim.Start(sim.Options{Seed: 1, Rate: rate, StampFrames: true})
+	})
+	return s, err
 }
 
 type sentStamp struct {
@@ -280,7 +302,7 @@ type sentStamp struct {
 // event) and does nothing else, against the same simulator at the same rate.
 func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
 	step := Step{Offered: rate}
-	s, err := sim.Start(sim.Options{Seed: 1, Rate: rate, StampFrames: true})
+	s, err := startSim(rate)
 	if err != nil {
 		return step, err
 	}
@@ -300,6 +322,7 @@ func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		cpupart.Set(cpupart.In(cpupart.Feed))
 		for {
 			_, data, err := conn.ReadMessage()
 			if err != nil {
@@ -317,7 +340,7 @@ func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
 			}
 		}
 	}()
-	cpu, waitErr := waitWindow(ctx, win)
+	cpu, parts, waitErr := waitWindow(ctx, win)
 	conn.Close()
 	<-done
 	if waitErr != nil {
@@ -325,7 +348,7 @@ func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
 	}
 	step.Received = float64(len(lat)) / r.o.StepTime.Seconds()
 	step.GrowthMs = ms(lagGrowth(lat))
-	step.Latency, step.CPU = summarize(lat), cpu
+	step.Latency, step.CPU, step.CPUByPart = summarize(lat), cpu, parts
 	step.judge()
 	return step, nil
 }
@@ -352,6 +375,14 @@ func (rep *IngestReport) writeTable(w io.Writer) {
 	if zw.CPU > 0 && bare.CPU > 0 {
 		fmt.Fprintf(w, "  cores busy  zoomwatch %.2f at %s, bare client %.2f at %s (the simulator's share included)\n",
 			zw.CPU, perSecond(zw.Offered), bare.CPU, perSecond(bare.Offered))
+	}
+	// Where the cores went, both clients at the same rate: what zoomwatch adds is the parts
+	// the bare client does not have, and the difference in the ones it has.
+	if zw.CPUByPart != nil {
+		fmt.Fprintf(w, "  by part     zoomwatch at %s: %s\n", perSecond(zw.Offered), describeParts(zw.CPUByPart))
+		if b := heldStep(rep.Bare, zw.Offered); b.CPUByPart != nil {
+			fmt.Fprintf(w, "              bare client at %s: %s\n", perSecond(b.Offered), describeParts(b.CPUByPart))
+		}
 	}
 	if first := firstFailure(rep.Zoomwatch); first != nil {
 		fmt.Fprintf(w, "  zoomwatch fell behind at %s: %s\n", perSecond(first.Offered), strings.Join(first.Why, "; "))

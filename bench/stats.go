@@ -83,10 +83,13 @@ type Step struct {
 	Missed int `json:"bench_missed_notices,omitempty"`
 	// CPU is the cores the bench's process kept busy in the window, the simulator's work
 	// included (for both clients): it shows whether a client fell behind for want of CPU.
-	CPU   float64  `json:"cpu_cores,omitempty"`
-	Held  bool     `json:"held"`
-	Why   []string `json:"why_not,omitempty"`
-	Retry bool     `json:"retry,omitempty"` // a second run of a step that failed once
+	CPU float64 `json:"cpu_cores,omitempty"`
+	// CPUByPart splits CPU by what the process was doing, from a CPU profile of the window
+	// (see internal/cpupart): feed, store, live, screen, simulator, bench, runtime.
+	CPUByPart map[string]float64 `json:"cpu_cores_by_part,omitempty"`
+	Held      bool               `json:"held"`
+	Why       []string           `json:"why_not,omitempty"`
+	Retry     bool               `json:"retry,omitempty"` // a second run of a step that failed once
 }
 
 // judge decides whether the step was held and says why not.

@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/cpupart"
 )
 
 const (
@@ -146,6 +147,7 @@ type writer struct {
 	in   chan input
 	quit chan struct{}
 	done chan struct{}
+	cpu  context.Context // the writer goroutine's pprof labels (cpupart)
 
 	closing sync.RWMutex
 	closed  bool
@@ -188,6 +190,7 @@ type writer struct {
 func newWriter(s *Store) *writer {
 	w := &writer{
 		s:         s,
+		cpu:       cpupart.In(cpupart.Store),
 		in:        make(chan input, 16384),
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -345,6 +348,7 @@ func (w *writer) stop() {
 }
 
 func (w *writer) run() {
+	cpupart.Set(w.cpu)
 	defer close(w.done)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -876,7 +880,7 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 	}
 	var r liveResult
 	if len(c.added) < parallelMin {
-		r = c.applyLive(w)
+		cpupart.Do(w.cpu, cpupart.Live, func() { r = c.applyLive(w) })
 		if err := c.putIndexes(w); err != nil {
 			return r, err
 		}
@@ -884,7 +888,8 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 	} else {
 		done := make(chan liveResult, 1)
 		go func() {
-			r := c.applyLive(w)
+			var r liveResult
+			cpupart.Do(w.cpu, cpupart.Live, func() { r = c.applyLive(w) })
 			encode()
 			done <- r
 		}()
