@@ -336,31 +336,32 @@ func encodeLive(st *live.State, d live.Dirty, applied uint64) (liveBatch, error)
 func captureLive(st *live.State, d live.Dirty) *live.State {
 	c := live.New()
 	c.NewestTS = st.NewestTS
-	copyMeeting := func(k string) *live.Meeting {
-		if cm := c.Meetings[k]; cm != nil {
-			return cm
-		}
-		m := st.Meetings[k]
-		if m == nil {
-			return nil
-		}
-		cm := live.Meeting{}
+	// Sized up front: a busy account's save names thousands of meetings.
+	c.Meetings = make(map[string]*live.Meeting, max(len(d.Meetings), len(d.People)))
+	copyMeeting := func(k string, m *live.Meeting) *live.Meeting {
+		cm := &live.Meeting{}
 		cm.CopyHead(m)
 		cm.Sessions = slices.Clone(m.Sessions)
-		c.Meetings[k] = &cm
-		return &cm
+		c.Meetings[k] = cm
+		return cm
 	}
 	for _, ks := range [][]string{d.Gone, d.Meetings} {
 		for _, k := range ks {
-			copyMeeting(k)
+			if m := st.Meetings[k]; m != nil && c.Meetings[k] == nil {
+				copyMeeting(k, m)
+			}
 		}
 	}
 	for mk, pks := range d.People {
-		m, cm := st.Meetings[mk], copyMeeting(mk)
-		if cm == nil {
+		m := st.Meetings[mk]
+		if m == nil {
 			continue
 		}
-		cm.Participants, cm.Left = map[string]*live.Participant{}, map[string]int64{}
+		cm := c.Meetings[mk]
+		if cm == nil {
+			cm = copyMeeting(mk, m)
+		}
+		cm.Participants, cm.Left = make(map[string]*live.Participant, len(pks)), make(map[string]int64, len(pks))
 		for _, pk := range pks {
 			if p := m.Participants[pk]; p != nil {
 				cm.Participants[pk] = p

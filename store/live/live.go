@@ -902,19 +902,21 @@ type Dirty struct {
 
 // TakeDirty returns and clears the set of changed keys.
 func (s *State) TakeDirty() Dirty {
-	d := s.dirty.list()
+	d := s.dirty.list(true)
 	s.dirty.reset()
 	return d
 }
 
-// list is the set as a Dirty.
-func (d *dirtySet) list() Dirty {
+// list is the set as a Dirty, its lists sorted or in no particular order.
+func (d *dirtySet) list(sorted bool) Dirty {
 	keys := func(m map[string]bool) []string {
 		out := make([]string, 0, len(m))
 		for k := range m {
 			out = append(out, k)
 		}
-		sort.Strings(out)
+		if sorted {
+			sort.Strings(out)
+		}
 		return out
 	}
 	out := Dirty{Meetings: keys(d.meetings), Recordings: keys(d.recordings), Users: keys(d.users),
@@ -930,7 +932,7 @@ func (d *dirtySet) list() Dirty {
 
 // MoveDirty moves what changed since it was last called (or TakeDirty) into u, for the
 // next save, and c (if any), for the next snapshot, as the store does at every commit:
-// without the sorted lists of TakeDirty, which only a save needs.
+// without building the lists of TakeDirty, which only a save needs.
 func (s *State) MoveDirty(u *Unsaved, c *Changes, events int) {
 	d := &s.dirty
 	if c != nil {
@@ -983,9 +985,10 @@ func (u *Unsaved) Events() int { return u.events }
 // Empty reports whether nothing was noted since the last Take.
 func (u *Unsaved) Empty() bool { return u.events == 0 && u.set.empty() }
 
-// Take returns everything noted, and starts over.
+// Take returns everything noted, in no particular order (a save writes its records in key
+// order anyway, and the store holds the state while it takes them), and starts over.
 func (u *Unsaved) Take() Dirty {
-	d := u.set.list()
+	d := u.set.list(false)
 	*u = Unsaved{}
 	return d
 }
