@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"zoomwatch/feed"
 	"zoomwatch/internal/cpupart"
 	"zoomwatch/store"
 )
@@ -69,15 +68,9 @@ func TestStoreWorkIsLabelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	g := history(30_000, importSeed)
-	items := make([]feed.Item, 30_000)
-	for i := range items {
-		raw, at := g.Next()
-		ev, err := feed.DecodeEvent(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		items[i] = feed.Item{Event: ev, Received: at}
+	items, err := decodedHistory(30_000, importSeed)
+	if err != nil {
+		t.Fatal(err)
 	}
 	prof := startProfile()
 	if !prof.on {

@@ -165,6 +165,22 @@ func history(n int, seed int64) *sim.Generator {
 	return sim.NewGenerator(seed, time.Now().Add(-span), historyRate)
 }
 
+// decodedHistory is n events of generated history (see history), decoded as the feed
+// hands them to the store.
+func decodedHistory(n int, seed int64) ([]feed.Item, error) {
+	g := history(n, seed)
+	items := make([]feed.Item, n)
+	for i := range items {
+		b, at := g.Next()
+		ev, err := feed.DecodeEvent(b)
+		if err != nil {
+			return nil, err
+		}
+		items[i] = feed.Item{Event: ev, Received: at}
+	}
+	return items, nil
+}
+
 // buildStore stores n generated events at path through the writer and returns their raw
 // size. The events are distinct: the store must end up holding all n.
 func buildStore(ctx context.Context, path string, n int, seed int64, progress func(int)) (int64, error) {
@@ -203,15 +219,9 @@ func buildStore(ctx context.Context, path string, n int, seed int64, progress fu
 // ingestRounds rounds, each into a new database: one round moves by ±10 % on a shared
 // machine.
 func (r *runner) durableIngest(ctx context.Context) (Throughput, error) {
-	g := history(r.sz.ingestN, importSeed)
-	items := make([]feed.Item, r.sz.ingestN)
-	for i := range items {
-		b, at := g.Next()
-		ev, err := feed.DecodeEvent(b)
-		if err != nil {
-			return Throughput{}, err
-		}
-		items[i] = feed.Item{Event: ev, Received: at}
+	items, err := decodedHistory(r.sz.ingestN, importSeed)
+	if err != nil {
+		return Throughput{}, err
 	}
 	var rounds []Throughput
 	for range r.sz.ingestRounds {
