@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"zoomwatch/bench"
 )
@@ -24,6 +25,7 @@ type benchFlags struct {
 	rate     float64
 	every    time.Duration
 	restart  []string
+	profiles string
 }
 
 func (a *app) benchCmd() *cobra.Command {
@@ -53,6 +55,10 @@ Generated stores are kept in --cache between runs: the first run builds them.`,
 	pf.StringVar(&f.json, "json", "", "also write every figure as JSON to this file")
 	pf.BoolVar(&f.quick, "quick", false, "small sizes and short steps: a first look in about a minute")
 	pf.StringVar(&f.cache, "cache", "", "keep generated stores here between runs (default $XDG_CACHE_HOME/zoomwatch/bench)")
+	profilesFlag := func(fs *pflag.FlagSet) {
+		fs.StringVar(&f.profiles, "profiles", "", "keep each ingest step's CPU profile in this directory, labelled by part (go tool pprof -tagfocus part=live)")
+	}
+	profilesFlag(cmd.Flags())
 	for _, p := range []struct {
 		part  bench.Part
 		short string
@@ -67,6 +73,7 @@ Generated stores are kept in --cache between runs: the first run builds them.`,
 		if part == bench.PartIngest {
 			sub.Flags().StringVar(&f.rates, "rates", "", "the ladder's rates, events/s, comma-separated (default 1000 … 100000)")
 			sub.Flags().DurationVar(&f.stepTime, "step", 0, "measured time of each step (default 5s; 2s with --quick)")
+			profilesFlag(sub.Flags())
 		}
 		cmd.AddCommand(sub)
 	}
@@ -98,7 +105,12 @@ func (a *app) runBench(cmd *cobra.Command, f *benchFlags, parts ...bench.Part) e
 		return err
 	}
 	o := bench.Options{Exe: exe, Quick: f.quick, CacheDir: f.cache, Progress: a.stderr, StepTime: f.stepTime,
-		Duration: f.duration, Rate: f.rate, FaultEvery: f.every}
+		Duration: f.duration, Rate: f.rate, FaultEvery: f.every, ProfileDir: f.profiles}
+	if f.profiles != "" {
+		if err := os.MkdirAll(f.profiles, 0o755); err != nil {
+			return err
+		}
+	}
 	if o.Rates, err = parseRates(f.rates); err != nil {
 		return usageErr(err)
 	}

@@ -50,6 +50,9 @@ type Options struct {
 	// of each step.
 	Rates    []float64
 	StepTime time.Duration
+	// ProfileDir, when set, keeps each ingest step's CPU profile there (zoomwatch-15000.pprof,
+	// bare-15000.pprof), labelled by part (see internal/cpupart).
+	ProfileDir string
 
 	// Soak: how long, at what rate, how often a fault, and which restarts in the middle
 	// ("sigterm", "kill9").

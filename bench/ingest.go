@@ -131,8 +131,9 @@ func (r *runner) newWindow() window {
 }
 
 // waitWindow waits until the window ends and returns the cores this process kept busy in
-// it (0 where /proc cannot tell), and how they split by part (nil without a profile).
-func waitWindow(ctx context.Context, win window) (float64, map[string]float64, error) {
+// it (0 where /proc cannot tell), and how they split by part (nil without a profile). The
+// profile is also written to Options.ProfileDir, if set, named for who and rate.
+func (r *runner) waitWindow(ctx context.Context, win window, who string, rate float64) (float64, map[string]float64, error) {
 	if err := sleepUntil(ctx, win.from); err != nil {
 		return 0, nil, err
 	}
@@ -144,7 +145,7 @@ func waitWindow(ctx context.Context, win window) (float64, map[string]float64, e
 	if err0 == nil && err1 == nil {
 		cores = (cpu1 - cpu0) / win.to.Sub(win.from).Seconds()
 	}
-	parts, perr := prof.stop(cores)
+	parts, perr := prof.stop(cores, profilePath(r.o.ProfileDir, who, rate))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -260,7 +261,7 @@ func (r *runner) zoomwatchStep(ctx context.Context, rate float64) (Step, error) 
 			st.Submit(context.Background(), it)
 		}
 	}()
-	cpu, parts, waitErr := waitWindow(ctx, win)
+	cpu, parts, waitErr := r.waitWindow(ctx, win, "zoomwatch", rate)
 	step.Queued = int(int64(client.Stats().Events) - stored.Load())
 	stop()
 	<-fed
@@ -340,7 +341,7 @@ func (r *runner) bareStep(ctx context.Context, rate float64) (Step, error) {
 			}
 		}
 	}()
-	cpu, parts, waitErr := waitWindow(ctx, win)
+	cpu, parts, waitErr := r.waitWindow(ctx, win, "bare", rate)
 	conn.Close()
 	<-done
 	if waitErr != nil {

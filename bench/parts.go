@@ -2,7 +2,11 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -36,17 +40,42 @@ func startProfile() *cpuProfile {
 
 // stop ends the profile and returns the cores each part kept busy, scaled so that they add
 // up to cores (what /proc counted over the window; the profile samples it 100 times a
-// second). nil when there was no profile.
-func (p *cpuProfile) stop(cores float64) (map[string]float64, error) {
+// second). nil when there was no profile. With save, the profile is also written there
+// (see Options.ProfileDir).
+func (p *cpuProfile) stop(cores float64, save string) (map[string]float64, error) {
 	if !p.on {
 		return nil, nil
 	}
 	pprof.StopCPUProfile()
-	prof, err := profile.Parse(&p.buf)
+	data := p.buf.Bytes()
+	if save != "" {
+		if err := os.WriteFile(save, data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	prof, err := profile.Parse(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("reading the step's CPU profile: %w", err)
 	}
 	return byPart(prof, cores), nil
+}
+
+// profilePath is where a step's profile goes in dir: who-rate.pprof, numbered when a step
+// at that rate ran before (a retry). "" without dir.
+func profilePath(dir, who string, rate float64) string {
+	if dir == "" {
+		return ""
+	}
+	for n := 1; ; n++ {
+		name := fmt.Sprintf("%s-%.0f.pprof", who, rate)
+		if n > 1 {
+			name = fmt.Sprintf("%s-%.0f-%d.pprof", who, rate, n)
+		}
+		path := filepath.Join(dir, name)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return path
+		}
+	}
 }
 
 // byPart sums a CPU profile's time by part label, scaled to add up to cores.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func TestStoreWorkIsLabelled(t *testing.T) {
 	if err := st.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	parts, err := prof.stop(1)
+	parts, err := prof.stop(1, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,5 +94,23 @@ func TestStoreWorkIsLabelled(t *testing.T) {
 		if parts[p] <= 0 {
 			t.Errorf("no CPU time labelled %s: %v", p, parts)
 		}
+	}
+}
+
+// TestProfilePathKeepsEveryStep: a retry at the same rate gets its own file.
+func TestProfilePathKeepsEveryStep(t *testing.T) {
+	if p := profilePath("", "zoomwatch", 15_000); p != "" {
+		t.Errorf("without a directory: %q", p)
+	}
+	dir := t.TempDir()
+	first := profilePath(dir, "zoomwatch", 15_000)
+	if want := filepath.Join(dir, "zoomwatch-15000.pprof"); first != want {
+		t.Fatalf("first: %q, want %q", first, want)
+	}
+	if err := os.WriteFile(first, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := profilePath(dir, "zoomwatch", 15_000), filepath.Join(dir, "zoomwatch-15000-2.pprof"); got != want {
+		t.Errorf("retry: %q, want %q", got, want)
 	}
 }
