@@ -17,6 +17,9 @@ import (
 // indexBytesPerEvent estimates what one event's index entries take on disk.
 const indexBytesPerEvent = 100
 
+// errNothingDue ends a pruning transaction that found nothing to remove.
+var errNothingDue = errors.New("store: nothing to prune")
+
 // prune removes one chunk of the oldest blocks that retention (--retain, --max-db-size)
 // wants gone, with their index entries and the log entries about them, in one short
 // transaction; the writer calls it again while more is due and nothing else is waiting.
@@ -66,7 +69,7 @@ func (w *writer) prune() {
 			removed++
 		}
 		if removed == 0 {
-			return nil
+			return errNothingDue // roll back: no empty commit (two fsyncs) each minute
 		}
 		first := uint64(0)
 		if k, _ := cur.First(); k != nil {
@@ -76,6 +79,9 @@ func (w *writer) prune() {
 		}
 		return c.pruneLog(first, now.Add(-s.opts.Retain), s.opts.Retain > 0)
 	})
+	if errors.Is(err, errNothingDue) {
+		err = nil
+	}
 	if err != nil {
 		s.log.Error("store: pruning failed", "err", err)
 		w.pruneMore = false

@@ -677,6 +677,28 @@ func TestMaxBytesPrunesOldestFirst(t *testing.T) {
 	}
 }
 
+// TestPruneWithNothingDueWritesNothing: retention that finds nothing to remove commits
+// nothing (the writer runs it every minute; each commit costs two fsyncs). A Prune request
+// takes one commit of its own, as a Flush does.
+func TestPruneWithNothingDueWritesNothing(t *testing.T) {
+	s := openTest(t, Options{Retain: 24 * time.Hour, MaxBytes: 1 << 40})
+	submit(t, s, benchEvents(t, 100)...)
+	txid := func() (id int) {
+		s.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil })
+		return id
+	}
+	before := txid()
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := txid() - before; n != 1 {
+		t.Fatalf("a Prune with nothing due committed %d transactions, want its own one", n)
+	}
+	if s.LastSeq() != 100 {
+		t.Fatalf("%d events left of 100", s.LastSeq())
+	}
+}
+
 // A prune never deletes events that the saved live state does not include yet: after a
 // crash, open catches the state up by applying them again. The prune after the next save
 // takes them.
