@@ -699,6 +699,82 @@ func TestPruneWithNothingDueWritesNothing(t *testing.T) {
 	}
 }
 
+// TestPruneByAgeOverTheSizeLimitMeasuresAgain: with both limits, blocks removed for their
+// age while the store is over the size limit end the transaction on an estimate of the
+// size, which can fall short (the index pages they shared with newer events are not
+// freed). Pruning then measures the committed file again and goes on by size, rather than
+// stopping over the limit.
+func TestPruneByAgeOverTheSizeLimitMeasuresAgain(t *testing.T) {
+	// An estimate that falls well short, as a store whose index entries are mostly in
+	// pages shared with newer events would make it.
+	setForTest(t, &indexBytesPerEvent, 1_000)
+	const n, oldBlocks = 2_000, 15 // fewer old blocks than one transaction removes
+	items := benchEventsAt(t, n, 30)
+	split := oldBlocks * blockMax // items[split] is the first event kept for its age
+	if !items[split-1].Received.Before(items[split].Received) {
+		t.Fatal("the generated events share a time at the split")
+	}
+	built := filepath.Join(t.TempDir(), "built.db")
+	s := openTest(t, Options{Path: built})
+	submit(t, s, items...)
+	s.Close() // which saves the live state through every event: pruning waits for that
+	retain := time.Hour
+	now := items[split].Received.Add(retain) // the first oldBlocks blocks are older than retain
+	open := func(max int64) *Store {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "events.db")
+		b, err := os.ReadFile(built)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return openTest(t, Options{Path: path, Retain: retain, MaxBytes: max, Now: func() time.Time { return now }})
+	}
+	prune := func(s *Store) (used int64, oldest uint64) {
+		t.Helper()
+		if err := s.Prune(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		_, used = s.Size()
+		p, _ := s.Page(Query{Oldest: true, Limit: 1})
+		return used, p.Records[0].Seq
+	}
+
+	// By age alone: what the file measures after the old blocks go, and what prune's
+	// estimate makes of it.
+	a := open(0)
+	_, before := a.Size()
+	estimate := before
+	a.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bEvents).Cursor()
+		k, v := c.First()
+		for range oldBlocks {
+			estimate -= int64(len(v)) + blockMax*indexBytesPerEvent
+			k, v = c.Next()
+		}
+		if got := keySeq(k); got != uint64(split+1) {
+			t.Fatalf("block %d starts at seq %d, want %d", oldBlocks+1, got, split+1)
+		}
+		return nil
+	})
+	measured, oldest := prune(a)
+	if oldest != uint64(split+1) {
+		t.Fatalf("by age the oldest event left is seq %d, want %d", oldest, split+1)
+	}
+	// Both limits: the size limit a few pages under the measure, and over the estimate.
+	limit := measured - 8*int64(a.db.Info().PageSize)
+	if estimate >= limit {
+		t.Fatalf("the estimate (%d) is not under the limit (%d): this test's case does not arise", estimate, limit)
+	}
+	used, oldest := prune(open(limit))
+	if used > limit || oldest <= uint64(split+1) {
+		t.Fatalf("with both limits: %d bytes used (limit %d; %d by age alone), oldest left seq %d", used, limit, measured, oldest)
+	}
+	t.Logf("estimate %d, measured %d, limit %d: %d used, oldest left %d", estimate, measured, limit, used, oldest)
+}
+
 // A prune never deletes events that the saved live state does not include yet: after a
 // crash, open catches the state up by applying them again. The prune after the next save
 // takes them.
