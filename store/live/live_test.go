@@ -1023,7 +1023,8 @@ func TestSnapshotIsIsolated(t *testing.T) {
 
 // TestSnapshotChain: snapshots built from changes leave out the copies of meetings that
 // changed, moved (an earlier start learnt), ended or came back, and share the rest; one
-// built from a snapshot that is not the chain's last is still exact.
+// built from a snapshot that is not the last is still exact, even when what changed since
+// is only an end.
 func TestSnapshotChain(t *testing.T) {
 	bb := b{t}
 	s := New()
@@ -1054,8 +1055,15 @@ func TestSnapshotChain(t *testing.T) {
 	// m2 starts again, later; m0 changes in place.
 	third := step(second, bb.start(m2, 200, startAt(200)), bb.join(m0, guest, 210))
 	eq(t, "meetings", len(third.Meetings), 3)
-	// From a snapshot that is not the chain's last: m0's copy in third is not in first.
-	step(first, bb.join(m0, jan, 220))
+	fourth := step(third, bb.join(m0, jan, 220))
+	if fourth.Meeting(m1.uuid) != third.Meeting(m1.uuid) {
+		t.Error("an unchanged meeting was copied again")
+	}
+	// From snapshots that are not the last: third lacks m0's newest copy, though what
+	// changed since fourth (m1 ended) touches only a copy third shares with it; first
+	// lacks even m0's copy in fourth.
+	step(third, bb.end(m1, 230))
+	step(first, bb.join(m0, jill, 240))
 }
 
 // TestSnapshotConcurrentReaders runs viewers over published snapshots while the writer goes

@@ -37,6 +37,8 @@ type Changes struct {
 	users map[string]bool
 	// drop are the copies of meetings removed since (see Meeting.shown).
 	drop []*Meeting
+	// last is the snapshot these changes are since: the last SnapshotSince built with them.
+	last *Snapshot
 }
 
 // maxTracked bounds the keys Changes keeps: past it the next snapshot copies everything,
@@ -75,15 +77,13 @@ func (c *Changes) add(d *dirtySet) {
 func (c *Changes) All() { *c = Changes{all: true} }
 
 // SnapshotSince returns a snapshot of the state that shares with prev the meetings and
-// recordings that c does not name (snapshots are immutable), and resets c. With no prev
-// (or c nil, or everything changed) it copies everything.
-//
-// The snapshots built with c form one chain: prev must be the last one built with c (the
-// meetings remember their copies in it, so that the next one leaves them out without
-// looking every meeting of prev up).
+// recordings that c does not name (snapshots are immutable), and resets c. It copies
+// everything when there is no prev or c, when everything changed, and when prev is not
+// the last snapshot built with c (the meetings remember their copies in that one, so that
+// the next leaves them out without looking every meeting of prev up).
 func (s *State) SnapshotSince(prev *Snapshot, c *Changes) *Snapshot {
 	var snap *Snapshot
-	if prev != nil && c != nil && !c.all {
+	if prev != nil && c != nil && !c.all && prev == c.last {
 		snap = s.snapshotChanges(prev, c)
 	}
 	if snap == nil {
@@ -102,7 +102,7 @@ func (s *State) SnapshotSince(prev *Snapshot, c *Changes) *Snapshot {
 	}
 	snap.NewestTS = s.NewestTS
 	if c != nil {
-		*c = Changes{}
+		*c = Changes{last: snap}
 	}
 	sort.Slice(snap.Recordings, func(i, j int) bool {
 		a, b := snap.Recordings[i], snap.Recordings[j]
@@ -118,8 +118,8 @@ func newSnapshot(s *State) *Snapshot {
 	return &Snapshot{Meetings: make([]*Meeting, 0, len(s.Meetings)), Recordings: make([]*Recording, 0, len(s.Recordings))}
 }
 
-// snapshotChanges builds the next snapshot of the chain from prev and what c names; nil
-// when prev is not the chain's last (then everything is copied).
+// snapshotChanges builds the next snapshot from prev, the last one, and what c names; nil
+// if a copy it replaces is not in prev, which would be a bug (then everything is copied).
 func (s *State) snapshotChanges(prev *Snapshot, c *Changes) *Snapshot {
 	// A new host is announced (user.created) before their first meeting, so on a busy
 	// account names change all the time: copy again only the meetings they host.
@@ -176,7 +176,7 @@ func (s *State) snapshotChanges(prev *Snapshot, c *Changes) *Snapshot {
 		}
 	}
 	if found != len(next) {
-		return nil // some copy to replace is not in prev: prev is not the chain's last
+		return nil
 	}
 	snap.Meetings = append(snap.Meetings, added...)
 	for _, r := range prev.Recordings {
