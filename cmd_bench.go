@@ -38,7 +38,8 @@ also writes every figure for machines):
 
   ingest   the simulator at rising rates until zoomwatch falls behind: the highest rate held
            with fsync on, event→store and event→screen latency; beside it a bare client that
-           only decodes frames (the ceiling) and zoomwatch's share of it
+           only decodes frames (the ceiling) and zoomwatch's share of it; where the cores
+           went, by part (feed, store, live state, screen, simulator, Go's runtime)
   store    durable ingest, import and export of 200,000 events, 50-row pages and opening in
            a 1,000,000-event store, resident memory, bytes on disk per byte of JSON
   memory   resident size of a collector at 0, 100k and 1M stored events, and with 20 SSH
