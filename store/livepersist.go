@@ -329,10 +329,10 @@ func encodeLive(st *live.State, d live.Dirty, applied uint64) (liveBatch, error)
 }
 
 // captureLive copies from st what a save of d reads (see encodeLive), so that it can be
-// encoded while the writer goes on changing st: the meetings d names with their sessions,
-// each with only the changed participants and leaves; the recordings, users and tombstones
-// d names. Participants are never changed in place, and strings are immutable. The caller
-// holds liveMu.
+// encoded while the writer goes on changing st: the meetings d names with their sessions
+// (shared, see Meeting.ShareSessions), each with only the changed participants and leaves;
+// the recordings, users and tombstones d names. Participants are never changed in place,
+// and strings are immutable. The caller holds liveMu.
 func captureLive(st *live.State, d live.Dirty) *live.State {
 	c := live.New()
 	c.NewestTS = st.NewestTS
@@ -341,7 +341,7 @@ func captureLive(st *live.State, d live.Dirty) *live.State {
 	copyMeeting := func(k string, m *live.Meeting) *live.Meeting {
 		cm := &live.Meeting{}
 		cm.CopyHead(m)
-		cm.Sessions = slices.Clone(m.Sessions)
+		cm.Sessions = m.ShareSessions()
 		c.Meetings[k] = cm
 		return cm
 	}

@@ -87,6 +87,27 @@ type Meeting struct {
 	// shown is the copy of the meeting in the latest snapshot of the chain SnapshotSince
 	// builds: the one the next snapshot leaves out when it copies the meeting again.
 	shown *Meeting
+	// sessionsShared says a reader holds Sessions (ShareSessions): they are copied before
+	// the next change.
+	sessionsShared bool
+}
+
+// ShareSessions returns m's sessions for a reader that keeps them while the writer goes on
+// changing m (a save encoded beside the writer): rather than the reader copying every
+// changed meeting's history at once, holding the state, the writer copies a meeting's
+// history when it next changes it. The caller holds the state as the writer would.
+func (m *Meeting) ShareSessions() []Session {
+	m.sessionsShared = true
+	return m.Sessions
+}
+
+// ownSessions gives m a copy of Sessions of its own before a change, if a reader shares
+// them.
+func (m *Meeting) ownSessions() {
+	if m.sessionsShared {
+		m.Sessions = slices.Clone(m.Sessions)
+		m.sessionsShared = false
+	}
 }
 
 // Participant is someone in a meeting now.
@@ -532,6 +553,7 @@ func (s *State) left(ev *feed.Event) bool {
 }
 
 func closeSession(m *Meeting, pk string, leave time.Time, reason string) {
+	m.ownSessions()
 	for i := len(m.Sessions) - 1; i >= 0; i-- {
 		if se := &m.Sessions[i]; se.Key == pk && se.Leave.IsZero() {
 			se.Leave, se.Reason = leave, reason
@@ -556,6 +578,7 @@ func (s *State) completeSession(m *Meeting, pk string, joined time.Time) bool {
 	}
 	se := m.Sessions[best]
 	se.Join = joined
+	m.ownSessions()
 	m.Sessions = slices.Delete(m.Sessions, best, best+1)
 	m.countStay(pk, -1)
 	s.addSession(m, se) // it sorts by its join now
@@ -565,6 +588,7 @@ func (s *State) completeSession(m *Meeting, pk string, joined time.Time) bool {
 // addSession files a stay in order, and forgets the oldest beyond MaxSessions a quarter at
 // a time, so that a busy meeting does not copy its whole history at every join.
 func (s *State) addSession(m *Meeting, se Session) {
+	m.ownSessions()
 	i := len(m.Sessions)
 	for i > 0 && sessionLess(se, m.Sessions[i-1]) {
 		i--

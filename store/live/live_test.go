@@ -1066,6 +1066,58 @@ func TestSnapshotChain(t *testing.T) {
 	step(first, bb.join(m0, jill, 240))
 }
 
+// TestSharedSessionsStayAsShared: sessions handed to a reader (a save encoded beside the
+// writer) do not change while the writer goes on, whichever change comes first: a join
+// that files a stay among earlier ones, a leave, a late join that completes a stay. Under
+// -race, the reader's reads show any sharing of what the writer writes.
+func TestSharedSessionsStayAsShared(t *testing.T) {
+	bb := b{t}
+	s := New()
+	m0 := genMeeting(0)
+	applyAll(s, bb.start(m0, 0), bb.leave(m0, guest, 30))
+	for i := range 6 {
+		s.Apply(bb.join(m0, genPerson(i), 1+2*i))
+	}
+	for _, c := range []struct {
+		name string
+		ev   *feed.Event
+		more int // sessions the writer's meeting gains
+	}{
+		// First, while the sessions have room to grow in place (appended one by one).
+		{"a join among earlier ones", bb.join(m0, genPerson(7), 41, joinTime(4)), 1},
+		{"a leave", bb.leave(m0, genPerson(2), 40), 0},
+		{"a late join completing a stay", bb.join(m0, guest, 25, joinTime(20)), 0},
+	} {
+		m := mustMeeting(t, s, m0)
+		shared := m.ShareSessions()
+		want := slices.Clone(shared)
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+					_ = shared[n%len(shared)].Leave.IsZero()
+				}
+			}
+		}()
+		changed := s.Apply(c.ev)
+		close(stop)
+		<-done
+		if !changed {
+			t.Fatalf("%s changed nothing", c.name)
+		}
+		if !slices.Equal(shared, want) {
+			t.Errorf("%s changed the shared sessions:\n%v\nwant\n%v", c.name, shared, want)
+		}
+		if got := len(mustMeeting(t, s, m0).Sessions); got != len(want)+c.more {
+			t.Errorf("after %s the meeting has %d sessions, want %d", c.name, got, len(want)+c.more)
+		}
+	}
+}
+
 // TestSnapshotConcurrentReaders runs viewers over published snapshots while the writer goes
 // on applying events; under -race any sharing between a snapshot and the state shows.
 func TestSnapshotConcurrentReaders(t *testing.T) {

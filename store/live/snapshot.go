@@ -229,12 +229,13 @@ func (r *Recording) clone() *Recording {
 func (m *Meeting) CopyHead(src *Meeting) {
 	*m = *src
 	m.stays, m.shown, m.Participants, m.Left, m.Sessions = nil, nil, nil, nil, nil
+	m.sessionsShared = false
 }
 
 func (m *Meeting) clone() *Meeting {
 	c := *m
-	c.stays, c.shown = nil, nil                 // the writer's, not shared with readers
-	c.Participants = maps.Clone(m.Participants) // the Participants themselves are never changed
+	c.stays, c.shown, c.sessionsShared = nil, nil, false // the writer's, not for readers
+	c.Participants = maps.Clone(m.Participants)          // the Participants themselves are never changed
 	c.Left, c.Sessions = nil, nil
 	return &c
 }
