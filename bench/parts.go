@@ -2,9 +2,7 @@ package bench
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -72,7 +70,7 @@ func profilePath(dir, who string, rate float64) string {
 			name = fmt.Sprintf("%s-%.0f-%d.pprof", who, rate, n)
 		}
 		path := filepath.Join(dir, name)
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(path); err != nil { // not there (or unreadable: writing it says why)
 			return path
 		}
 	}
