@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"github.com/google/pprof/profile"
 
 	"zoomwatch/internal/cpupart"
-	"zoomwatch/store"
 )
 
 func TestByPartScalesLabelledTimeToTheCoresMeasured(t *testing.T) {
@@ -64,11 +64,6 @@ func TestIngestTableSplitsCoresByPart(t *testing.T) {
 // TestStoreWorkIsLabelled: a profile of the store ingesting events puts the writer's work
 // under store and the live state's under live, as the bench's table reports them.
 func TestStoreWorkIsLabelled(t *testing.T) {
-	st, err := store.Open(store.Options{Path: filepath.Join(t.TempDir(), "events.db"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	items, err := decodedHistory(30_000, importSeed)
 	if err != nil {
 		t.Fatal(err)
@@ -77,17 +72,10 @@ func TestStoreWorkIsLabelled(t *testing.T) {
 	if !prof.on {
 		t.Skip("another CPU profile is running")
 	}
-	ctx := context.Background()
-	for _, it := range items {
-		if err := st.Submit(ctx, it); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// The bench's own durable-ingest round: a new store, every event submitted, flushed.
+	_, ingestErr := ingestRound(context.Background(), filepath.Join(t.TempDir(), "events.db"), items)
 	parts, err := prof.stop(1, "")
-	if err != nil {
+	if err = cmp.Or(ingestErr, err); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{cpupart.Store, cpupart.Live} {
