@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -485,4 +487,108 @@ func reopenAfterClose(t *testing.T, s *Store, path string) *Store {
 		t.Fatalf("the live state reopened after close differs:\n%s\nwant\n%s", got, want)
 	}
 	return r
+}
+
+// splitSave keeps a meeting's records and the deletes of its people in one part. Parts are
+// committed one by one, and a crash between them must find each meeting as the last save
+// left it or as this one does, never half: an ended meeting without its head but with its
+// people (records nobody deletes again), or a restarted meeting whose new people a later
+// part's delete removes.
+func TestSplitSaveKeepsEachMeetingInOnePart(t *testing.T) {
+	setForTest(t, &livePartBytes, 600)
+	meetings := make([]string, 12)
+	for i := range meetings {
+		meetings[i] = fmt.Sprintf("m%02d", i)
+	}
+	const ended, restarted = "m03", "m06" // neither in the last part
+	head := func(mk, v string) []byte { return []byte(v + strings.Repeat(".", 100) + mk) }
+
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "live.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	update := func(f func(*bolt.Bucket) error) {
+		t.Helper()
+		if err := db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(bLive)
+			if err != nil {
+				return err
+			}
+			return f(b)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(func(b *bolt.Bucket) error { // what the last save left
+		for _, mk := range meetings {
+			if err := b.Put(liveKey(pMeeting, mk), head(mk, "old")); err != nil {
+				return err
+			}
+			if err := b.Put(personKey(mk, "ada"), []byte("old")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	var batch liveBatch
+	for _, mk := range meetings {
+		switch mk {
+		case ended:
+			batch.add(opDeletePeople, personKey(mk, ""), nil)
+			batch.add(opDelete, liveKey(pMeeting, mk), nil)
+		case restarted:
+			batch.add(opDeletePeople, personKey(mk, ""), nil)
+			batch.add(opPut, liveKey(pMeeting, mk), head(mk, "new"))
+			batch.add(opPut, personKey(mk, "ken"), []byte("new"))
+		default:
+			batch.add(opPut, liveKey(pMeeting, mk), head(mk, "new"))
+			batch.add(opPut, personKey(mk, "ada"), []byte("new"))
+		}
+	}
+	parts, err := splitSave(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 3 {
+		t.Fatalf("the save came in %d parts; the test wants at least 3", len(parts))
+	}
+	if _, ok := parts[len(parts)-1].last[string(liveKey(pMeeting, restarted))]; ok {
+		t.Fatalf("%s is in the last part; the test wants it in an earlier one", restarted)
+	}
+
+	// state reads one meeting's records: "old", "new", or what was found.
+	state := func(b *bolt.Bucket, mk string) string {
+		var people []string
+		c := b.Cursor()
+		p := personKey(mk, "")
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			people = append(people, fmt.Sprintf("%s=%s", k[len(p):], v))
+		}
+		h := b.Get(liveKey(pMeeting, mk))
+		got := fmt.Sprintf("head %.3q, people %q", h, people)
+		switch {
+		case mk == ended && h == nil && len(people) == 0,
+			mk == restarted && bytes.HasPrefix(h, []byte("new")) && slices.Equal(people, []string{"ken=new"}),
+			mk != ended && mk != restarted && bytes.HasPrefix(h, []byte("new")) && slices.Equal(people, []string{"ada=new"}):
+			return "new"
+		case bytes.HasPrefix(h, []byte("old")) && slices.Equal(people, []string{"ada=old"}):
+			return "old"
+		}
+		return got
+	}
+	for i, part := range parts {
+		update(part.writeTo)
+		if err := db.View(func(tx *bolt.Tx) error {
+			for _, mk := range meetings {
+				if s := state(tx.Bucket(bLive), mk); s != "old" && s != "new" || i == len(parts)-1 && s != "new" {
+					t.Errorf("after part %d of %d, meeting %s: %s", i+1, len(parts), mk, s)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
