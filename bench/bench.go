@@ -81,9 +81,9 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	if len(o.Rates) == 0 {
-		// Steps of 2,500 where a 2-core machine runs out (zoomwatch at 25,000–30,000, the
-		// bare client at about 40,000): with steps of 5,000 or 10,000 there, the ratio
-		// was mostly the ladder's rounding.
+		// Steps of 2,500 where a 2-core machine runs out (zoomwatch at 12,500–17,500, the
+		// bare client at 32,500–40,000), narrowed further where each stops (see ladder):
+		// with coarser steps the ratio was mostly the ladder's rounding.
 		o.Rates = []float64{1000, 2000, 5000}
 		for r := 10_000.0; r <= 40_000; r += 2500 {
 			o.Rates = append(o.Rates, r)

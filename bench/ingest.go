@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,7 +61,12 @@ func (r *runner) ingest(ctx context.Context) (*IngestReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.Bare, err = ladder(ctx, r.o.Rates, func(rate float64) (Step, error) {
+	// The bare client also runs at zoomwatch's ceiling, for the parts side by side.
+	bareRates := r.o.Rates
+	if h := highestHeld(rep.Zoomwatch); h > 0 && !slices.Contains(bareRates, h) {
+		bareRates = slices.Sorted(slices.Values(append(slices.Clone(bareRates), h)))
+	}
+	rep.Bare, err = ladder(ctx, bareRates, func(rate float64) (Step, error) {
 		s, err := r.bareStep(ctx, rate)
 		r.progress("ingest bare client %s", describeStep(s))
 		return s, err
@@ -76,34 +83,66 @@ func (r *runner) ingest(ctx context.Context) (*IngestReport, error) {
 	return rep, nil
 }
 
-// ladder runs steps at rising rates until one is not held twice in a row: one failure on a
-// shared machine may be noise, so a failed step runs once more before the ladder stops.
+// ladder runs steps at rising rates until one is not held twice in a row (one failure on a
+// shared machine may be noise, so a failed step runs once more), then halves the gap between
+// the highest rate held and that one while it is over refineGap of the rate held, at most
+// refineRounds times: the ladder's steps alone put a sixth of zoomwatch's ceiling between
+// two neighbouring results.
 func ladder(ctx context.Context, rates []float64, run func(rate float64) (Step, error)) ([]Step, error) {
 	var steps []Step
+	try := func(rate float64) (held bool, err error) {
+		for retry := range 2 {
+			if retry > 0 && ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			s, err := run(rate)
+			if err != nil {
+				return false, err
+			}
+			s.Retry = retry > 0
+			steps = append(steps, s)
+			if s.Held {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	held, failed := 0.0, 0.0
 	for _, rate := range rates {
-		s, err := run(rate)
+		ok, err := try(rate)
 		if err != nil {
 			return steps, err
 		}
-		steps = append(steps, s)
-		if s.Held {
-			continue
-		}
-		if ctx.Err() != nil {
-			return steps, ctx.Err()
-		}
-		again, err := run(rate)
-		if err != nil {
-			return steps, err
-		}
-		again.Retry = true
-		steps = append(steps, again)
-		if !again.Held {
+		if !ok {
+			failed = rate
 			break
+		}
+		held = rate
+	}
+	for range refineRounds {
+		mid := math.Round((held+failed)/2/refineUnit) * refineUnit
+		if held == 0 || failed == 0 || failed-held <= refineGap*held || mid <= held || mid >= failed {
+			break
+		}
+		ok, err := try(mid)
+		if err != nil {
+			return steps, err
+		}
+		if ok {
+			held = mid
+		} else {
+			failed = mid
 		}
 	}
 	return steps, ctx.Err()
 }
+
+// The ladder's refinement: rates between two steps are multiples of refineUnit.
+const (
+	refineRounds = 2
+	refineGap    = 0.05
+	refineUnit   = 250
+)
 
 func describeStep(s Step) string {
 	verdict := "held"
@@ -403,12 +442,16 @@ func heldStep(steps []Step, rate float64) Step {
 	return Step{}
 }
 
-// firstFailure is the step that stopped the ladder (its second run), if any.
+// firstFailure is the second run of the lowest rate not held twice, if any: where the
+// client fell behind.
 func firstFailure(steps []Step) *Step {
-	if n := len(steps); n > 0 && !steps[n-1].Held {
-		return &steps[n-1]
+	var first *Step
+	for i := range steps {
+		if s := &steps[i]; s.Retry && !s.Held && (first == nil || s.Offered < first.Offered) {
+			first = s
+		}
 	}
-	return nil
+	return first
 }
 
 func ceilingText(rate float64, top bool) string {

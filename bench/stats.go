@@ -136,7 +136,7 @@ func lagGrowth(inOrder []time.Duration) time.Duration {
 	return percentile(last, 50) - percentile(first, 50)
 }
 
-// highestHeld is the highest offered rate held before the ladder stopped, 0 if none.
+// highestHeld is the highest offered rate held, 0 if none.
 func highestHeld(steps []Step) float64 {
 	best := 0.0
 	for _, s := range steps {

@@ -94,12 +94,16 @@ func TestLagGrowthComparesLastFifthWithFirst(t *testing.T) {
 	}
 }
 
-func TestLadderRetriesAFailedStepOnceThenStops(t *testing.T) {
+// runLadder runs ladder over rates with steps whose outcomes are scripted by rate, run by
+// run (a rate not scripted is held), and returns the rates run in order.
+func runLadder(t *testing.T, rates []float64, outcome map[float64][]bool) ([]Step, []float64) {
+	t.Helper()
 	runs := map[float64]int{}
-	// 3000 fails once (noise), 4000 fails twice (the ceiling), 5000 must not run.
-	outcome := map[float64][]bool{1000: {true}, 2000: {true}, 3000: {false, true}, 4000: {false, false}, 5000: {true}}
-	steps, err := ladder(context.Background(), []float64{1000, 2000, 3000, 4000, 5000}, func(rate float64) (Step, error) {
-		held := outcome[rate][runs[rate]]
+	steps, err := ladder(context.Background(), rates, func(rate float64) (Step, error) {
+		held := true
+		if o := outcome[rate]; runs[rate] < len(o) {
+			held = o[runs[rate]]
+		}
 		runs[rate]++
 		return Step{Offered: rate, Held: held}, nil
 	})
@@ -110,17 +114,61 @@ func TestLadderRetriesAFailedStepOnceThenStops(t *testing.T) {
 	for _, s := range steps {
 		got = append(got, s.Offered)
 	}
-	if !slices.Equal(got, []float64{1000, 2000, 3000, 3000, 4000, 4000}) {
+	return steps, got
+}
+
+func TestLadderRetriesAFailedStepOnceThenStops(t *testing.T) {
+	// 3000 fails once (noise), 4000 fails twice (the ceiling), 5000 must not run; 3500,
+	// half way, fails twice too; the gap is then 500, a sixth of 3000, and 3250 runs last.
+	steps, got := runLadder(t, []float64{1000, 2000, 3000, 4000, 5000},
+		map[float64][]bool{3000: {false, true}, 4000: {false, false}, 3500: {false, false}})
+	if !slices.Equal(got, []float64{1000, 2000, 3000, 3000, 4000, 4000, 3500, 3500, 3250}) {
 		t.Fatalf("steps run: %v", got)
 	}
-	if !steps[3].Retry || steps[2].Retry {
+	if !steps[3].Retry || steps[2].Retry || steps[6].Retry || !steps[7].Retry || steps[8].Retry {
 		t.Fatalf("retries not marked: %+v", steps)
 	}
-	if h := highestHeld(steps); h != 3000 {
+	if h := highestHeld(steps); h != 3250 {
 		t.Fatalf("highest held %v", h)
 	}
-	if f := firstFailure(steps); f == nil || f.Offered != 4000 {
+	if f := firstFailure(steps); f == nil || f.Offered != 3500 || !f.Retry {
 		t.Fatalf("first failure %+v", f)
+	}
+}
+
+// Between the highest rate held and the first not held, the ladder tries half way, at
+// most twice, and stops once the gap is within 5% of the rate held.
+func TestLadderNarrowsTheGapToTheFirstFailure(t *testing.T) {
+	rates := []float64{5000, 10_000, 12_500, 15_000, 17_500, 20_000}
+	for _, c := range []struct {
+		name    string
+		rates   []float64 // nil: the ones above
+		outcome map[float64][]bool
+		want    []float64
+		held    float64
+	}{
+		{"held half way, not three quarters of the way", nil, map[float64][]bool{17_500: {false, false}, 17_000: {false, false}},
+			[]float64{5000, 10_000, 12_500, 15_000, 17_500, 17_500, 16_250, 17_000, 17_000}, 16_250},
+		{"a wide gap, two rounds at most", nil, map[float64][]bool{10_000: {false, false}},
+			[]float64{5000, 10_000, 10_000, 7500, 8750}, 8750},
+		{"within 5%: no refinement", []float64{10_000, 10_250, 10_500}, map[float64][]bool{10_500: {false, false}},
+			[]float64{10_000, 10_250, 10_500, 10_500}, 10_250},
+		{"nothing held: nothing to narrow", nil, map[float64][]bool{5000: {false, false}},
+			[]float64{5000, 5000}, 0},
+		{"the top held", nil, nil, rates, 20_000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.rates == nil {
+				c.rates = rates
+			}
+			steps, got := runLadder(t, c.rates, c.outcome)
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("steps run: %v, want %v", got, c.want)
+			}
+			if h := highestHeld(steps); h != c.held {
+				t.Fatalf("highest held %v, want %v", h, c.held)
+			}
+		})
 	}
 }
 
