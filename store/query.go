@@ -530,7 +530,7 @@ func (m *matcher) match(r *Record) bool {
 			return false
 		}
 	}
-	if len(m.f.Types) > 0 && !matchType(m.f.Types, ev.Type) {
+	if len(m.f.Types) > 0 && !MatchType(m.f.Types, ev.Type) {
 		return false
 	}
 	if m.participant != "" {

@@ -84,7 +84,7 @@ func (t *typeTable) match(patterns []string) []uint16 {
 	defer t.mu.RUnlock()
 	var out []uint16
 	for i, name := range t.names[:t.staged] {
-		if matchType(patterns, name) {
+		if MatchType(patterns, name) {
 			out = append(out, uint16(i+1))
 		}
 	}
@@ -98,7 +98,9 @@ func (s *Store) Types() []string {
 	return append([]string(nil), s.types.names[:s.types.staged]...)
 }
 
-func matchType(patterns []string, name string) bool {
+// MatchType reports whether an event type name matches any of the names or globs
+// ("meeting.*") of a Filter's Types.
+func MatchType(patterns []string, name string) bool {
 	for _, p := range patterns {
 		if ok, _ := path.Match(p, name); ok || p == name {
 			return true

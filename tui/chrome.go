@@ -275,7 +275,8 @@ func (m *Model) helpView(w, h int) string {
 	notes := []string{
 		"",
 		st.Bold.Render("Filter") + st.Dim.Render("  type:meeting.* meeting:ID who:ada text:\"board sync\" since:2h until:14:00"),
-		st.Bold.Render("      ") + st.Dim.Render("  bare words are free text · esc clears"),
+		st.Bold.Render("      ") + st.Dim.Render("  bare words are free text · esc clears · h takes it to history"),
+		st.Bold.Render("      ") + st.Dim.Render("  live panes: each takes what applies (type: joins & leaves only)"),
 		st.Bold.Render("Jump") + st.Dim.Render("    14:03 · 2026-11-22 14:03 · 2h (ago)"),
 		st.Bold.Render("Mouse") + st.Dim.Render("   the wheel scrolls the pane under the pointer, a click focuses it"),
 		st.Bold.Render("Remap") + st.Dim.Render("   keys are set in the config file: [keys] quit = [\"x\"]"),

@@ -7,7 +7,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"zoomwatch/store"
 	"zoomwatch/store/live"
 )
 
@@ -50,7 +49,8 @@ type dashboard struct {
 
 	editing bool // typing into the filter
 	line    lineInput
-	query   string // active filter, lower case
+	filter  paneFilter
+	lineErr string // why the line typed is not a filter (the last one that was stays)
 }
 
 func newDashboard() *dashboard {
@@ -132,7 +132,7 @@ func (d *dashboard) input(m *Model, w int) string {
 	if !d.editing {
 		return ""
 	}
-	return " " + d.line.view(w-1, m.styles.Cursor)
+	return inputLine(m, d.line, d.lineErr, w)
 }
 
 func (d *dashboard) shortHelp(m *Model) []key.Binding {
@@ -195,7 +195,7 @@ func (d *dashboard) paneAt(m *Model, x, y int) (paneID, bool) {
 func (d *dashboard) typeKey(m *Model, msg tea.KeyPressMsg) {
 	switch msg.String() {
 	case "enter":
-		d.editing = false
+		d.editing = d.lineErr != ""
 	case "esc":
 		d.editing = false
 		d.line = newLineInput("", "")
@@ -207,8 +207,15 @@ func (d *dashboard) typeKey(m *Model, msg tea.KeyPressMsg) {
 	}
 }
 
+// setQuery applies the line as it is typed; a line that is not a filter yet (since: half
+// typed) leaves the last one in place and says why.
 func (d *dashboard) setQuery(m *Model) {
-	d.query = strings.ToLower(strings.TrimSpace(d.line.Value()))
+	f, err := newPaneFilter(d.line.Value(), m.data.clock)
+	if d.lineErr = ""; err != nil {
+		d.lineErr = err.Error()
+		return
+	}
+	d.filter = f
 	d.afterFilter(m)
 }
 
@@ -229,10 +236,10 @@ func (d *dashboard) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, km.Filter):
 		d.editing = true
-		d.line = newLineInput("filter (topic, name, email, meeting id): ", d.query)
+		d.line = newLineInput("filter: ", d.filter.line)
 	case key.Matches(msg, km.Back):
-		if d.query != "" {
-			d.query = ""
+		if !d.filter.empty() {
+			d.filter = paneFilter{}
 			d.afterFilter(m)
 		}
 	case key.Matches(msg, km.NextPane):
@@ -259,7 +266,7 @@ func (d *dashboard) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		m.say("meetings sorted " + sortNames[d.sortBy])
 		d.moveIn(m, paneMeetings, 0)
 	case key.Matches(msg, km.History, km.Jump):
-		h := newHistory(store.Filter{}, "")
+		h := newHistory(d.filter.f, d.filter.line) // the same filter, over everything stored
 		if key.Matches(msg, km.Jump) {
 			h.askJump()
 		}
@@ -411,12 +418,12 @@ func (d *dashboard) meetingList(m *Model) []*live.Meeting {
 		return nil
 	}
 	src := m.data.snap.Meetings
-	if d.query == "" && d.sortBy == sortRunning {
+	if d.filter.empty() && d.sortBy == sortRunning {
 		return src
 	}
 	list := make([]*live.Meeting, 0, len(src))
 	for _, mt := range src {
-		if d.query == "" || meetingMatches(mt, d.query) {
+		if d.filter.meeting(mt) {
 			list = append(list, mt)
 		}
 	}
@@ -429,31 +436,17 @@ func (d *dashboard) meetingList(m *Model) []*live.Meeting {
 	return list
 }
 
-func meetingMatches(mt *live.Meeting, q string) bool {
-	if containsFold(mt.Topic, q) || containsFold(mt.HostName, q) || strings.Contains(mt.ID, q) || strings.Contains(strings.ToLower(mt.UUID), q) {
-		return true
-	}
-	for _, p := range mt.Participants {
-		if containsFold(p.Name, q) || containsFold(p.Email, q) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsFold(s, lowerQ string) bool { return strings.Contains(strings.ToLower(s), lowerQ) }
-
 // recList is the recordings, filtered.
 func (d *dashboard) recList(m *Model) []*live.Recording {
 	if m.data.snap == nil {
 		return nil
 	}
-	if d.query == "" {
+	if d.filter.empty() {
 		return m.data.snap.Recordings
 	}
 	var list []*live.Recording
 	for _, r := range m.data.snap.Recordings {
-		if containsFold(r.Topic, d.query) || strings.Contains(r.MeetingID, d.query) {
+		if d.filter.recording(r) {
 			list = append(list, r)
 		}
 	}
@@ -462,13 +455,13 @@ func (d *dashboard) recList(m *Model) []*live.Recording {
 
 // joinList is the joins & leaves log, filtered; oldest first.
 func (d *dashboard) joinList(m *Model) []joinRow {
-	if d.query == "" {
+	if d.filter.empty() {
 		return m.data.joins
 	}
 	var rows []joinRow
-	for _, r := range m.data.joins {
-		if containsFold(r.name, d.query) || containsFold(r.meeting, d.query) || containsFold(r.email, d.query) {
-			rows = append(rows, r)
+	for i := range m.data.joins {
+		if r := &m.data.joins[i]; d.filter.join(r) {
+			rows = append(rows, *r)
 		}
 	}
 	return rows

@@ -33,6 +33,10 @@ type joinRow struct {
 	email   string
 	meeting string
 	reason  string
+	// For the filter (paneFilter.join): the event's type, its meeting's number and uuid,
+	// and the participant's ids (user id, participant id, participant uuid).
+	typ, meetingID, meetingUUID string
+	ids                         [3]string
 }
 
 // toJoinRow takes the record by value: batches are shared by every viewer, and Decode
@@ -55,6 +59,7 @@ func toJoinRow(r store.Record) (joinRow, bool) {
 	row := joinRow{
 		seq: r.Seq, at: at, join: strings.HasSuffix(ev.Type, "_joined"),
 		name: clean(ev.Who()), email: clean(p.Email), meeting: clean(mt),
+		typ: ev.Type, meetingID: string(o.ID), meetingUUID: o.UUID, ids: [3]string{string(p.UserID), p.ID, p.ParticipantUUID},
 	}
 	if !row.join && p.LeaveReason != "" {
 		row.reason = clean(feed.CleanReason(p.LeaveReason))

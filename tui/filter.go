@@ -3,12 +3,14 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"zoomwatch/store"
+	"zoomwatch/store/live"
 )
 
 // parseFilter reads the history filter line:
@@ -198,3 +200,80 @@ func parseAgo(s string) (time.Duration, bool) {
 	}
 	return total, true
 }
+
+// paneFilter is a filter line as the live panes apply it: the history's grammar, each part
+// on what a pane shows. Words match what the panes show (topics, hosts, names, emails,
+// meeting numbers and uuids); meeting and who as in history; type narrows the joins and
+// leaves alone (meetings and recordings are not events); since and until bound joins' and
+// leaves' times, meetings' starts and recordings' starts.
+type paneFilter struct {
+	line      string // as typed; "" matches everything
+	f         store.Filter
+	text, who string // lower case
+}
+
+func newPaneFilter(line string, now time.Time) (paneFilter, error) {
+	line = strings.TrimSpace(line)
+	f, err := parseFilter(line, now)
+	if err != nil {
+		return paneFilter{}, err
+	}
+	return paneFilter{line: line, f: f, text: strings.ToLower(f.Text), who: strings.ToLower(f.Participant)}, nil
+}
+
+func (pf *paneFilter) empty() bool { return pf.line == "" }
+
+// within reports whether t is inside since and until; a zero t (never seen) is not, when
+// either is set.
+func (pf *paneFilter) within(t time.Time) bool {
+	if pf.f.Since.IsZero() && pf.f.Until.IsZero() {
+		return true
+	}
+	return !t.IsZero() && !t.Before(pf.f.Since) && (pf.f.Until.IsZero() || t.Before(pf.f.Until))
+}
+
+// person reports whether who names this person: a part of the name or email, or the id.
+func (pf *paneFilter) person(name, email string, ids ...string) bool {
+	return containsFold(name, pf.who) || containsFold(email, pf.who) || slices.Contains(ids, pf.f.Participant)
+}
+
+func (pf *paneFilter) meeting(mt *live.Meeting) bool {
+	if pf.f.Meeting != "" && mt.ID != pf.f.Meeting && mt.UUID != pf.f.Meeting || !pf.within(mt.Start) {
+		return false
+	}
+	if pf.who != "" && !anyParticipant(mt, func(p *live.Participant) bool { return pf.person(p.Name, p.Email, p.Key, p.UserID) }) {
+		return false
+	}
+	return pf.text == "" || containsFold(mt.Topic, pf.text) || containsFold(mt.HostName, pf.text) ||
+		strings.Contains(mt.ID, pf.text) || containsFold(mt.UUID, pf.text) ||
+		anyParticipant(mt, func(p *live.Participant) bool { return containsFold(p.Name, pf.text) || containsFold(p.Email, pf.text) })
+}
+
+func anyParticipant(mt *live.Meeting, f func(*live.Participant) bool) bool {
+	for _, p := range mt.Participants {
+		if f(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (pf *paneFilter) join(r *joinRow) bool {
+	return (pf.f.Meeting == "" || r.meetingID == pf.f.Meeting || r.meetingUUID == pf.f.Meeting) &&
+		(len(pf.f.Types) == 0 || store.MatchType(pf.f.Types, r.typ)) &&
+		(pf.who == "" || pf.person(r.name, r.email, r.ids[:]...)) &&
+		pf.within(r.at) &&
+		(pf.text == "" || containsFold(r.name, pf.text) || containsFold(r.email, pf.text) || containsFold(r.meeting, pf.text))
+}
+
+// recording: a recording has no participants, so no recording matches who.
+func (pf *paneFilter) recording(r *live.Recording) bool {
+	started := r.Started
+	if started.IsZero() {
+		started = r.Completed
+	}
+	return (pf.f.Meeting == "" || r.MeetingID == pf.f.Meeting || r.Key == pf.f.Meeting) && pf.who == "" && pf.within(started) &&
+		(pf.text == "" || containsFold(r.Topic, pf.text) || strings.Contains(r.MeetingID, pf.text))
+}
+
+func containsFold(s, lowerQ string) bool { return strings.Contains(strings.ToLower(s), lowerQ) }

@@ -690,13 +690,17 @@ func (p *historyPage) input(m *Model, w int) string {
 	if p.prompt == inputNone {
 		return ""
 	}
-	if p.inputErr == "" {
-		return " " + p.line.view(w-1, m.styles.Cursor)
+	return inputLine(m, p.line, p.inputErr, w)
+}
+
+// inputLine is a prompt's line w wide, with why what was typed is refused, if it is.
+func inputLine(m *Model, l lineInput, err string, w int) string {
+	if err == "" {
+		return " " + l.view(w-1, m.styles.Cursor)
 	}
 	// What was typed keeps at least half the line; the error gets the rest.
-	lw := max(w/2, w-width(p.inputErr)-4)
-	line := p.line.view(lw, m.styles.Cursor)
-	return " " + line + "  " + m.styles.Err.Render(trunc(p.inputErr, max(w-width(line)-3, 0)))
+	line := l.view(max(w/2, w-width(err)-4), m.styles.Cursor)
+	return " " + line + "  " + m.styles.Err.Render(trunc(err, max(w-width(line)-3, 0)))
 }
 
 func (p *historyPage) shortHelp(m *Model) []key.Binding {

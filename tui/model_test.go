@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestQuitKeys(t *testing.T) {
 	if quits(press(f.m, "q")) {
 		t.Error("q quit while typing a filter")
 	}
-	if !strings.Contains(ansi.Strip(f.screen()), "filter (topic, name, email, meeting id): q") {
+	if !strings.Contains(ansi.Strip(f.screen()), " filter: q") {
 		t.Errorf("q was not typed into the filter:\n%s", ansi.Strip(f.screen()))
 	}
 	if !quits(press(f.m, "ctrl+c")) {
@@ -262,6 +263,136 @@ func TestFilterLiveAndEscClears(t *testing.T) {
 	f.key("esc")
 	s = ansi.Strip(f.screen())
 	if !strings.Contains(s, fmt.Sprintf("Active meetings (%d)", all)) || strings.Contains(s, "filter:") {
+		t.Errorf("esc did not clear the filter:\n%s", s)
+	}
+}
+
+// The dashboard's filter reads history's grammar: each qualifier narrows what each pane
+// shows, h takes the filter to history, and a line that is not a filter says why.
+func TestDashboardFilterQualifiers(t *testing.T) {
+	f := newFixture(t, ModeLive, 160, 45)
+	d := f.m.dash
+	snap := f.m.data.snap
+	apply := func(line string) string {
+		t.Helper()
+		f.key("/")
+		f.key("ctrl+u")
+		f.typeText(line)
+		f.key("enter")
+		if f.m.typing() {
+			t.Fatalf("%q: still typing after enter:\n%s", line, ansi.Strip(f.screen()))
+		}
+		return ansi.Strip(f.screen())
+	}
+	all := f.m.data.joins
+
+	// who: a person present in one meeting, by part of their email.
+	var who string
+	var withWho int
+	for _, mt := range snap.Meetings {
+		for _, p := range mt.Participants {
+			if who == "" && p.Email != "" {
+				who = strings.ToLower(strings.SplitN(p.Email, "@", 2)[0])
+			}
+		}
+	}
+	if who == "" {
+		t.Fatal("no participant with an email in the fixture")
+	}
+	for _, mt := range snap.Meetings {
+		for _, p := range mt.Participants {
+			if strings.Contains(strings.ToLower(p.Email), who) || strings.Contains(strings.ToLower(p.Name), who) {
+				withWho++
+				break
+			}
+		}
+	}
+	s := apply("who:" + who)
+	if withWho == 0 || !strings.Contains(s, fmt.Sprintf("Active meetings (%d)", withWho)) || !strings.Contains(s, "Recordings (0)") {
+		t.Errorf("who:%s: want %d meetings and no recordings:\n%s", who, withWho, s)
+	}
+	rows := d.joinList(f.m)
+	if len(rows) == 0 {
+		t.Errorf("who:%s: no joins or leaves", who)
+	}
+	for _, r := range rows {
+		if !strings.Contains(strings.ToLower(r.name+" "+r.email), who) {
+			t.Errorf("who:%s shows %q <%s>", who, r.name, r.email)
+		}
+	}
+
+	// type: narrows joins and leaves alone.
+	s = apply("type:meeting.participant_left")
+	leaves := 0
+	for _, r := range all {
+		if !r.join {
+			leaves++
+		}
+	}
+	if rows := d.joinList(f.m); leaves == 0 || len(rows) != leaves || slices.ContainsFunc(rows, func(r joinRow) bool { return r.join }) {
+		t.Errorf("type:…_left: %d rows, want the %d leaves", len(rows), leaves)
+	}
+	if !strings.Contains(s, fmt.Sprintf("Active meetings (%d)", len(snap.Meetings))) {
+		t.Errorf("type: narrowed the meetings:\n%s", s)
+	}
+
+	// meeting: one meeting by number, in every pane.
+	mt := snap.Meetings[0]
+	s = apply("meeting:" + mt.ID)
+	if !strings.Contains(s, "Active meetings (1)") {
+		t.Errorf("meeting:%s: want one meeting:\n%s", mt.ID, s)
+	}
+	for _, r := range d.joinList(f.m) {
+		if r.meetingID != mt.ID && r.meetingUUID != mt.ID {
+			t.Errorf("meeting:%s shows a row of %s", mt.ID, r.meetingID)
+		}
+	}
+	for _, r := range d.recList(f.m) {
+		if r.MeetingID != mt.ID {
+			t.Errorf("meeting:%s shows a recording of %s", mt.ID, r.MeetingID)
+		}
+	}
+
+	// since: joins and leaves from a time on.
+	since := f.m.data.clock.Add(-10 * time.Second)
+	apply("since:" + since.Format("15:04:05"))
+	rows = d.joinList(f.m)
+	if len(rows) == 0 || len(rows) == len(all) {
+		t.Errorf("since: %d of %d rows; the test wants some, not all", len(rows), len(all))
+	}
+	for _, r := range rows {
+		if r.at.Before(since.Truncate(time.Second)) {
+			t.Errorf("since:%s shows a row at %s", since.Format("15:04:05"), r.at.Format("15:04:05"))
+		}
+	}
+
+	// h opens history with the filter.
+	apply("who:" + who)
+	f.key("h")
+	h, ok := f.m.top().(*historyPage)
+	if !ok || h.filterLine != "who:"+who || h.filter.Participant != who {
+		t.Fatalf("h did not take the filter to history: %T %q", f.m.top(), h.filterLine)
+	}
+	f.key("esc", "esc") // history's filter, then history
+	if f.m.top() != f.m.dash {
+		t.Fatalf("two esc did not come back from history: %T", f.m.top())
+	}
+
+	// Not a filter: the reason shows, enter keeps the line open, and the last line that was
+	// a filter stays applied (typed a key at a time: "since", free text).
+	f.key("/")
+	f.key("ctrl+u")
+	f.typeText("since:nonsense")
+	f.key("enter")
+	s = ansi.Strip(f.screen())
+	if !f.m.typing() || !strings.Contains(s, `since: "nonsense" is not a time`) {
+		t.Errorf("a bad filter was not reported:\n%s", s)
+	}
+	if d.filter.line != "since" {
+		t.Errorf("the filter under the bad line: %q, want since", d.filter.line)
+	}
+	f.key("esc")
+	if s := ansi.Strip(f.screen()); f.m.typing() || strings.Contains(s, "filter:") {
 		t.Errorf("esc did not clear the filter:\n%s", s)
 	}
 }

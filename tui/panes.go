@@ -75,8 +75,8 @@ func (d *dashboard) meetingsPane(m *Model, r rect, focused bool) string {
 	if d.sortBy != sortRunning {
 		info = st.Dim.Render(sortNames[d.sortBy])
 	}
-	if d.query != "" {
-		info = st.Warn.Render("filter: " + d.query)
+	if !d.filter.empty() {
+		info = st.Warn.Render("filter: " + clean(d.filter.line))
 	}
 	foot := position(s.offset, rows, len(list))
 	if uncertain {
@@ -90,7 +90,7 @@ func (d *dashboard) emptyText(m *Model, nothing string) string {
 	switch {
 	case !m.data.loaded:
 		return " loading…"
-	case d.query != "":
+	case !d.filter.empty():
 		return " nothing matches the filter"
 	}
 	return " " + nothing
@@ -147,8 +147,8 @@ func (d *dashboard) joinsPane(m *Model, r rect, focused bool) string {
 			}
 		}
 	}
-	if d.query != "" {
-		info = st.Warn.Render("filter: "+d.query) + " " + info
+	if !d.filter.empty() {
+		info = st.Warn.Render("filter: "+clean(d.filter.line)) + " " + info
 	}
 	return st.box(paneNames[paneJoins], info, position(s.offset, h, len(rows)), lines, r.w, r.h, focused)
 }
