@@ -326,6 +326,50 @@ func TestGapsFromDropsAndRestarts(t *testing.T) {
 	}
 }
 
+// A gap across a restart marks the active meetings uncertain however short it is (after a
+// quick restart of the demo, its new simulator never mentions the old meetings again); a
+// quick reconnect within one process does not.
+func TestAQuickRestartMarksMeetingsUncertain(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		t.Run(map[bool]string{false: "clean stop", true: "crash"}[crash], func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "events.db")
+			now := t0
+			clock := func() time.Time { return now }
+			s := openTest(t, Options{Path: path, Now: clock})
+			submit(t, s, transition(feed.StateConnecting, t0, ""), transition(feed.StateLive, t0.Add(time.Second), ""))
+			submit(t, s, item(t, startedRaw("m1", t0.Add(2*time.Second).UnixMilli())))
+			now = t0.Add(time.Minute)
+			if crash {
+				submit(t, s, item(t, joinRaw("m1", "Ada", now.UnixMilli()))) // commits LastAlive = now
+				s.w.stop()
+				s.db.Close()
+				s.w = nil
+			} else {
+				submit(t, s, transition(feed.StateStopped, now, "interrupted"))
+				s.Close()
+			}
+			now = now.Add(time.Second)
+			s2 := openTest(t, Options{Path: path, Now: clock})
+			submit(t, s2, transition(feed.StateConnecting, now, ""), transition(feed.StateLive, now.Add(time.Second), ""))
+			if m := s2.Live().Meeting("m1=="); m == nil || !strings.Contains(m.Uncertain, "not running") {
+				t.Fatalf("meeting after a 2 s restart: %+v", m)
+			}
+
+			// In this process a 2 s reconnect is no restart.
+			now = now.Add(time.Minute)
+			submit(t, s2, item(t, startedRaw("m2", now.UnixMilli())))
+			submit(t, s2, transition(feed.StateBackoff, now.Add(time.Second), "read: unexpected EOF"),
+				transition(feed.StateLive, now.Add(3*time.Second), ""))
+			if gaps, _ := s2.Gaps(1); len(gaps) != 1 || gaps[0].Reason != "read: unexpected EOF" {
+				t.Fatalf("the reconnect's gap: %+v", gaps)
+			}
+			if m := s2.Live().Meeting("m2=="); m == nil || m.Uncertain != "" {
+				t.Fatalf("meeting after a 2 s reconnect: %+v", m)
+			}
+		})
+	}
+}
+
 // A silent link is noticed only heartbeats after it went quiet: the gap starts at the last
 // frame received, so that it covers the whole time nothing arrived (and meetings are marked
 // uncertain when that was long).

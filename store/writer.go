@@ -114,6 +114,8 @@ type linkState struct {
 	Since     time.Time `json:"since,omitzero"`
 	Reason    string    `json:"reason,omitempty"`
 	LastAlive time.Time `json:"last_alive,omitzero"`
+	// Restart: the gap open now began before this process started.
+	Restart bool `json:"restart,omitempty"`
 }
 
 type input struct {
@@ -791,6 +793,9 @@ type added struct {
 type liveOp struct {
 	ev  *feed.Event
 	gap *Gap
+	// restart: the gap spans a restart, which marks the live state uncertain whatever its
+	// length (see live.State.MarkGap).
+	restart bool
 }
 
 type liveResult struct {
@@ -923,7 +928,7 @@ func (c *txCtx) applyLive(w *writer) liveResult {
 		if op.ev != nil {
 			changed = s.state.Apply(op.ev)
 		} else {
-			changed = s.state.MarkGap(op.gap.From, op.gap.To, op.gap.Reason)
+			changed = s.state.MarkGap(op.gap.From, op.gap.To, op.gap.Reason, op.restart)
 		}
 		r.changed = r.changed || changed
 	}
@@ -1186,6 +1191,7 @@ func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) error {
 			l.Receiving, l.Since = false, l.LastAlive
 			l.Reason = "zoomwatch was not running (it did not shut down cleanly)"
 		}
+		l.Restart = l.Ever && !l.Receiving
 	}
 	switch {
 	case t.State == feed.StateLive:
@@ -1194,9 +1200,9 @@ func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) error {
 			if err := w.addGap(c, pub, g); err != nil {
 				return err
 			}
-			c.live = append(c.live, liveOp{gap: &g})
+			c.live = append(c.live, liveOp{gap: &g, restart: l.Restart})
 		}
-		l.Ever, l.Receiving, l.Since, l.Reason, l.LastAlive = true, true, time.Time{}, "", t.At
+		l.Ever, l.Receiving, l.Since, l.Reason, l.LastAlive, l.Restart = true, true, time.Time{}, "", t.At, false
 	case l.Receiving:
 		stopped := t.At
 		if !t.SilentSince.IsZero() && t.SilentSince.Before(stopped) {

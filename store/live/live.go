@@ -811,9 +811,11 @@ func (r *Recording) addFile(f feed.RecordingFile, replace bool) {
 
 // MarkGap records that nothing was received between from and to. After a long gap every
 // active meeting and participant may have changed unseen: they are marked uncertain until
-// an event newer than the gap about them arrives.
-func (s *State) MarkGap(from, to time.Time, reason string) bool {
-	if to.Sub(from) < UncertainAfter {
+// an event newer than the gap about them arrives. A gap across a restart (zoomwatch was
+// not running) does so whatever its length: restarts are rare and chosen, so the marks
+// are no noise, and after one the meetings of before may never be heard of again.
+func (s *State) MarkGap(from, to time.Time, reason string, restart bool) bool {
+	if to.Sub(from) < UncertainAfter && !restart {
 		return false
 	}
 	why := "not receiving " + from.Format("15:04:05") + "–" + to.Format("15:04:05")

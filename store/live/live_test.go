@@ -771,19 +771,30 @@ func TestMarkGap(t *testing.T) {
 	t.Run("short gap changes nothing", func(t *testing.T) {
 		s := setup(t)
 		before := dump(t, s)
-		if s.MarkGap(from, from.Add(UncertainAfter-time.Millisecond), "reconnecting") {
+		if s.MarkGap(from, from.Add(UncertainAfter-time.Millisecond), "reconnecting", false) {
 			t.Error("short gap reported a change")
 		}
 		eq(t, "state", dump(t, s), before)
 	})
+	t.Run("short gap across a restart marks meetings uncertain", func(t *testing.T) {
+		s := setup(t)
+		if !s.MarkGap(from, from.Add(time.Second), "zoomwatch was not running", true) {
+			t.Fatal("short restart reported no change")
+		}
+		for _, k := range []string{mDocs.uuid, mReal.uuid} {
+			if !strings.Contains(s.Meetings[k].Uncertain, "zoomwatch was not running") {
+				t.Errorf("%s: reason %q", k, s.Meetings[k].Uncertain)
+			}
+		}
+	})
 	t.Run("no meetings", func(t *testing.T) {
-		if New().MarkGap(from, to, "x") {
+		if New().MarkGap(from, to, "x", false) {
 			t.Error("gap with no meetings reported a change")
 		}
 	})
 	t.Run("long gap marks meetings and participants uncertain", func(t *testing.T) {
 		s := setup(t)
-		if !s.MarkGap(from, to, "connection closed (1006)") {
+		if !s.MarkGap(from, to, "connection closed (1006)", false) {
 			t.Fatal("long gap reported no change")
 		}
 		for _, k := range []string{mDocs.uuid, mReal.uuid} {
@@ -798,13 +809,13 @@ func TestMarkGap(t *testing.T) {
 			}
 		}
 		eqSlice(t, "dirty", s.TakeDirty().Meetings, []string{mDocs.uuid, mReal.uuid})
-		if s.MarkGap(from, to, "connection closed (1006)") {
+		if s.MarkGap(from, to, "connection closed (1006)", false) {
 			t.Error("marking the same gap again reported a change")
 		}
 	})
 	t.Run("newer event clears the meeting, older does not", func(t *testing.T) {
 		s := setup(t)
-		s.MarkGap(from, to, "")
+		s.MarkGap(from, to, "", false)
 		s.Apply(bb.leave(mDocs, guest, 300)) // stamped inside the gap, delivered late
 		m := mustMeeting(t, s, mDocs)
 		if m.Uncertain == "" {
@@ -822,7 +833,7 @@ func TestMarkGap(t *testing.T) {
 	t.Run("a meeting heard of after the gap is not marked", func(t *testing.T) {
 		s := setup(t)
 		s.Apply(bb.join(mReal, jan, 500))
-		s.MarkGap(from, to, "")
+		s.MarkGap(from, to, "", false)
 		eq(t, "uncertain", mustMeeting(t, s, mReal).Uncertain, "")
 		if mustMeeting(t, s, mDocs).Uncertain == "" {
 			t.Error("meeting silent through the gap not marked")
@@ -840,7 +851,7 @@ func TestExpire(t *testing.T) {
 		bb.rec("recording.completed", genMeeting(2), 30),
 		bb.rec("recording.started", genMeeting(3), 40), // never heard of again
 	)
-	s.MarkGap(timeAt(100), timeAt(200), "")
+	s.MarkGap(timeAt(100), timeAt(200), "", false)
 	s.Apply(bb.join(mUpd, guest, 300))                          // mUpd heard of after the gap
 	applyAll(s, bb.start(mReal, 250), bb.join(mReal, jan, 260)) // certain, then silent
 	s.TakeDirty()
@@ -998,7 +1009,7 @@ func TestSnapshotIsIsolated(t *testing.T) {
 	// Change everything the snapshot holds, in place.
 	applyAll(s, bb.join(mReal, jill, 4), bb.join(mReal, guest, 5), bb.join(mDocs, guest, 6), bb.leave(mReal, jan, 6),
 		bb.updated(mReal, 7, "renamed"), bb.rec("recording.transcript_completed", genMeeting(1), 30))
-	s.MarkGap(timeAt(100), timeAt(200), "x")
+	s.MarkGap(timeAt(100), timeAt(200), "x", false)
 	s.Apply(bb.end(mDocs, 300))
 	s.Expire(timeAt(0).Add(1000 * time.Hour))
 	if now, _ := json.Marshal(snap); string(now) != string(frozen) {
@@ -1168,7 +1179,7 @@ func TestSnapshotConcurrentReaders(t *testing.T) {
 		mu.Lock()
 		s.Apply(e)
 		if i%7 == 0 {
-			s.MarkGap(timeAt(i), timeAt(i+60), "x")
+			s.MarkGap(timeAt(i), timeAt(i+60), "x", false)
 		}
 		snap = s.Snapshot()
 		mu.Unlock()
@@ -1191,7 +1202,7 @@ func TestPersistRoundTrip(t *testing.T) {
 		bb.end(genMeeting(1), 8),
 		bb.rec("recording.completed", genMeeting(2), 9), bb.rec("recording.transcript_completed", genMeeting(2), 10),
 	)
-	s.MarkGap(timeAt(20), timeAt(100), "connection closed")
+	s.MarkGap(timeAt(20), timeAt(100), "connection closed", false)
 	s.Apply(bb.join(mReal, jan, 120)) // clears mReal's uncertainty, keeps UncertainUntil for participants
 
 	r := New()

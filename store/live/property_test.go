@@ -170,7 +170,7 @@ func TestPropertyRandomArrival(t *testing.T) {
 			}
 			if rng.Intn(40) == 0 {
 				at := int(e.TS)/1000 - int(t0.Unix())
-				s.MarkGap(timeAt(at), timeAt(at+30+rng.Intn(300)), "reconnecting")
+				s.MarkGap(timeAt(at), timeAt(at+30+rng.Intn(300)), "reconnecting", false)
 			}
 			if rng.Intn(3) == 0 { // a commit
 				s.MoveDirty(&unsaved, &changes, 1)
