@@ -1053,7 +1053,8 @@ func TestHistoryAfterAJumpCountsNoNewArrivals(t *testing.T) {
 }
 
 // TestUncertainOutranksRecordingInTheMeetingsPane: a recording meeting carried across a gap
-// shows ? (it may have ended), not the recording dot.
+// shows ? (it may have ended), not the recording dot; so does its recording, which may have
+// stopped unseen.
 func TestUncertainOutranksRecordingInTheMeetingsPane(t *testing.T) {
 	m := meetings[1]
 	start := fixedNow.Add(-5 * time.Minute)
@@ -1072,5 +1073,9 @@ func TestUncertainOutranksRecordingInTheMeetingsPane(t *testing.T) {
 	s := ansi.Strip(f.screen())
 	if !regexp.MustCompile(`│\? ` + regexp.QuoteMeta(m.topic)).MatchString(s) {
 		t.Errorf("the recording meeting across a gap is not marked ?:\n%s", s)
+	}
+	recs := regexp.MustCompile(`(?s)╭─ Recordings.*?╰[^╯]*╯`).FindString(s)
+	if !regexp.MustCompile(`│\? `+regexp.QuoteMeta(m.topic[:8])+`.*REC`).MatchString(recs) || !strings.Contains(recs, "? = unsure after a gap") {
+		t.Errorf("its recording is not marked ?:\n%s", recs)
 	}
 }

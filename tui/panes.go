@@ -78,11 +78,7 @@ func (d *dashboard) meetingsPane(m *Model, r rect, focused bool) string {
 	if !d.filter.empty() {
 		info = st.Warn.Render("filter: " + clean(d.filter.line))
 	}
-	foot := position(s.offset, rows, len(list))
-	if uncertain {
-		foot = strings.TrimPrefix(foot+" · ? = unsure after a gap", " · ")
-	}
-	return st.box(title, info, foot, lines, r.w, r.h, focused)
+	return st.box(title, info, uncertainFoot(position(s.offset, rows, len(list)), uncertain), lines, r.w, r.h, focused)
 }
 
 // emptyText says why a list is empty: still loading, filtered out, or really nothing.
@@ -170,6 +166,8 @@ func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
 	widths := colWidths(recCols, inner)
 	lines := []string{st.Dim.Render(row(recCols, widths, cell{text: ""}, cell{text: "Topic"},
 		cell{text: "State"}, cell{text: "Length"}, cell{text: "Files"}, cell{text: "Tx"}, cell{text: "Download"}))}
+	var unsure map[string]bool // keys of the uncertain meetings, once a row needs them
+	uncertain := false
 	for i := s.offset; i < len(list) && i < s.offset+rows; i++ {
 		rc := list[i]
 		glyph, state := recState(rc, now)
@@ -179,6 +177,16 @@ func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
 			gs = &st.Rec
 		case live.RecPaused, live.RecProcessing:
 			gs = &st.Warn
+		}
+		// A recording under way in a meeting that may have ended unseen may have stopped
+		// unseen too.
+		if rc.Status == live.RecInProgress || rc.Status == live.RecPaused {
+			if unsure == nil {
+				unsure = uncertainMeetings(m.data.snap)
+			}
+			if unsure[rc.Key] {
+				glyph, gs, uncertain = "?", &st.Warn, true
+			}
 		}
 		tx := ""
 		if !rc.Transcript.IsZero() {
@@ -209,7 +217,28 @@ func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
 		info = st.Warn.Render("▲ " + numfmt.Thousands(above) + " new")
 	}
 	title := fmt.Sprintf("%s (%d)", paneNames[paneRecordings], len(list))
-	return st.box(title, info, position(s.offset, rows, len(list)), lines, r.w, r.h, focused)
+	return st.box(title, info, uncertainFoot(position(s.offset, rows, len(list)), uncertain), lines, r.w, r.h, focused)
+}
+
+// uncertainMeetings are the keys of the active meetings marked uncertain.
+func uncertainMeetings(snap *live.Snapshot) map[string]bool {
+	keys := map[string]bool{}
+	if snap != nil {
+		for _, mt := range snap.Meetings {
+			if mt.Uncertain != "" {
+				keys[mt.Key] = true
+			}
+		}
+	}
+	return keys
+}
+
+// uncertainFoot adds the "?" legend to a pane's foot when a row shows it.
+func uncertainFoot(foot string, uncertain bool) string {
+	if !uncertain {
+		return foot
+	}
+	return strings.TrimPrefix(foot+" · ? = unsure after a gap", " · ")
 }
 
 // recState is a recording's status glyph and its short state: "REC 12m", "paused",
