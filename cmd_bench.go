@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -121,10 +122,26 @@ func (a *app) runBench(cmd *cobra.Command, f *benchFlags, parts ...bench.Part) e
 		}
 	}
 	o.Restarts = f.restart
+	for _, d := range []struct {
+		flag string
+		bad  bool
+	}{{"duration", f.duration <= 0}, {"rate", f.rate <= 0}, {"fault-every", f.every <= 0}, {"step", f.stepTime < 0}} {
+		if fl := cmd.Flags().Lookup(d.flag); fl != nil && fl.Changed && d.bad {
+			return usageErr(fmt.Errorf("--%s %s: give a positive value", d.flag, fl.Value))
+		}
+	}
+	// The JSON file is created before minutes of measuring, not after.
+	var jf *os.File
+	if f.json != "" {
+		if jf, err = os.Create(f.json); err != nil {
+			return usageErr(fmt.Errorf("--json: %w", err))
+		}
+		defer jf.Close()
+	}
 	rep, err := bench.Run(cmd.Context(), o, parts...)
 	rep.WriteTable(a.stdout)
-	if f.json != "" {
-		if jerr := rep.WriteJSON(f.json); jerr != nil && err == nil {
+	if jf != nil {
+		if jerr := cmp.Or(rep.WriteJSON(jf), jf.Close()); jerr != nil && err == nil {
 			err = jerr
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +33,7 @@ func (f *sshFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.authorizedKeys, "authorized-keys", "", "public keys allowed to connect over SSH (authorized_keys format; re-read when it changes)")
 	fs.StringVar(&f.hostKey, "host-key", "", "SSH host key (generated, mode 0600, if missing; default beside the database)")
 	fs.DurationVar(&f.idle, "idle-timeout", 0, "close SSH sessions with no keyboard input for this long (default 30m)")
-	fs.IntVar(&f.maxSessions, "max-sessions", 0, "most SSH viewers at once (default 32)")
+	fs.IntVar(&f.maxSessions, "max-sessions", 0, "most SSH viewers at once (default 32; status and help are always answered)")
 }
 
 // sshServer is a prepared SSH server: validated before anything connects to Zoom, started
@@ -65,6 +66,17 @@ func (f *sshFlags) prepare(a *app, dbName string) (*sshServer, error) {
 	}
 	if f.maxSessions == 0 {
 		f.maxSessions = c.MaxSessions
+	}
+	switch {
+	case f.maxSessions < 0:
+		return nil, usageErr(fmt.Errorf("--max-sessions %d: give at least 1 (0 or none: %d)", f.maxSessions, sshserve.DefaultMaxSessions))
+	case f.idle < 0:
+		return nil, usageErr(fmt.Errorf("--idle-timeout %s: give a positive duration, e.g. 30m", f.idle))
+	}
+	if _, port, err := net.SplitHostPort(f.addr); err != nil {
+		return nil, usageErr(fmt.Errorf("--ssh %s: give host:port or :port, e.g. :2222 (%v)", f.addr, err))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return nil, usageErr(fmt.Errorf("--ssh %s: %q is not a port number (0–65535)", f.addr, port))
 	}
 	if f.authorizedKeys == "" {
 		return nil, usageErr(errors.New("--ssh needs --authorized-keys FILE: the public keys of the people allowed to watch (one per line, as in ~/.ssh/authorized_keys)"))

@@ -204,7 +204,7 @@ func (p *printer) logEntry(e store.LogEntry) {
 			g.From.Local().Format("15:04:05"), g.To.Local().Format("15:04:05"), length, g.Reason)
 	case store.LogAnomaly:
 		an := e.Anomaly
-		fmt.Fprintf(p.errw, "zoomwatch: kept a %s frame for inspection (%d bytes): %s\n", an.Kind, an.Size, an.Error)
+		fmt.Fprintf(p.errw, "zoomwatch: kept a frame for inspection (%s, %d bytes): %s\n", an.Kind, an.Size, an.Error)
 	case store.LogNote:
 		fmt.Fprintln(p.errw, "zoomwatch:", e.Note)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 	"zoomwatch/tui/sshserve"
 )
@@ -86,7 +87,7 @@ as duplicates; lines that are not events are listed with their numbers and skipp
 				}
 			}
 			if len(args) > 1 {
-				fmt.Fprintf(a.stderr, "total: %d added, %d duplicates, %d rejected lines\n", total.Added, total.Duplicates, total.Rejected)
+				fmt.Fprintf(a.stderr, "total: %s added, %s, %s\n", numfmt.Thousands(total.Added), numfmt.Plural(total.Duplicates, "duplicate"), numfmt.Plural(total.Rejected, "rejected line"))
 			}
 			if failed {
 				return &exitError{1, errors.New("some files could not be read completely")}
@@ -133,13 +134,14 @@ func (a *app) importFile(ctx context.Context, st *store.Store, name string) (sto
 	if progress != nil {
 		erase = "\r\x1b[K"
 	}
-	fmt.Fprintf(a.stderr, erase+"%s: %d added, %d duplicates, %d rejected lines (%d lines in %s, %.0f lines/s)\n",
-		name, rep.Added, rep.Duplicates, rep.Rejected, rep.Lines, el.Round(time.Millisecond), float64(rep.Lines)/el.Seconds())
+	fmt.Fprintf(a.stderr, erase+"%s: %s added, %s, %s (%s in %s, %.0f lines/s)\n",
+		name, numfmt.Thousands(rep.Added), numfmt.Plural(rep.Duplicates, "duplicate"), numfmt.Plural(rep.Rejected, "rejected line"),
+		numfmt.Plural(rep.Lines, "line"), el.Round(time.Millisecond), float64(rep.Lines)/el.Seconds())
 	for _, e := range rep.Errors {
 		fmt.Fprintf(a.stderr, "  %s\n", e)
 	}
 	if rep.Rejected > len(rep.Errors) {
-		fmt.Fprintf(a.stderr, "  … and %d more rejected lines\n", rep.Rejected-len(rep.Errors))
+		fmt.Fprintf(a.stderr, "  … and %s more\n", numfmt.Plural(rep.Rejected-len(rep.Errors), "rejected line"))
 	}
 	if lost := rep.Lines - rep.Rejected - rep.Added - rep.Duplicates; err != nil && lost > 0 {
 		fmt.Fprintf(a.stderr, "  %d events read from it were not stored: run the import again once the database takes writes (what was stored then counts as duplicates)\n", lost)

@@ -206,7 +206,7 @@ func TestTailUnderEveryFaultPrintsEachDeliveredEventOnce(t *testing.T) {
 	if lives := strings.Count(errs, "zoomwatch: live"); uint64(lives) < st.Connections {
 		t.Fatalf("%d live transitions on stderr for %d connections", lives, st.Connections)
 	}
-	for _, want := range []string{"replaced", "silent", "dropped", "kept a bad-frame frame", "gap "} {
+	for _, want := range []string{"replaced", "silent", "dropped", "kept a frame for inspection (bad-frame", "gap "} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr never says %q", want)
 		}
@@ -347,6 +347,35 @@ func TestSimulatorFlagsAreChecked(t *testing.T) {
 		{"sim", "--listen", "bogus"}, {"sim", "--listen", "127.0.0.1:99999"}, {"demo", "--rate", "-1"}} {
 		if code, _, errOut := runOnce(t, dir, args...); code != 2 || !strings.HasPrefix(errOut, "zoomwatch: "+args[1]) {
 			t.Errorf("%q: exit %d, %q", args, code, errOut)
+		}
+	}
+}
+
+// TestServingAndBenchFlagsAreChecked: out-of-range values are usage errors, said before
+// anything is measured or connected; bench --json is created first.
+func TestServingAndBenchFlagsAreChecked(t *testing.T) {
+	dir := isolate(t)
+	t.Setenv("ZOOM_ACCOUNT_ID", "a")
+	t.Setenv("ZOOM_CLIENT_ID", "b")
+	t.Setenv("ZOOM_CLIENT_SECRET", "c")
+	t.Setenv("ZOOM_SUBSCRIPTION_ID", "s")
+	keys := filepath.Join(dir, "keys")
+	ssh := []string{"serve", "--authorized-keys", keys}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append(ssh, "--ssh", "nonsense"), "--ssh nonsense: give host:port"},
+		{append(ssh, "--ssh", "127.0.0.1:99999"), `"99999" is not a port number`},
+		{append(ssh, "--ssh", ":0", "--max-sessions", "-3"), "--max-sessions -3: give at least 1"},
+		{append(ssh, "--ssh", ":0", "--idle-timeout", "-5m"), "--idle-timeout -5m0s: give a positive duration"},
+		{[]string{"bench", "soak", "--duration", "-1m"}, "--duration -1m0s: give a positive value"},
+		{[]string{"bench", "soak", "--fault-every", "0s"}, "--fault-every 0s: give a positive value"},
+		{[]string{"bench", "--json", filepath.Join(dir, "no", "such", "dir.json"), "ingest", "--rates", "100"}, "--json: open "},
+	} {
+		code, out, errOut := runOnce(t, dir, c.args...)
+		if code != 2 || !strings.HasPrefix(errOut, "zoomwatch: ") || !strings.Contains(errOut, c.want) || out != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errOut, c.want)
 		}
 	}
 }

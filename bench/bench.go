@@ -231,12 +231,13 @@ func (r *runner) progress(format string, args ...any) {
 }
 
 // WriteJSON writes the report as indented JSON.
-func (rep *Report) WriteJSON(path string) error {
+func (rep *Report) WriteJSON(w io.Writer) error {
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // WriteTable writes the short report a person reads.

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"path"
 	"sync"
 
@@ -96,6 +97,14 @@ func (s *Store) Types() []string {
 	s.types.mu.RLock()
 	defer s.types.mu.RUnlock()
 	return append([]string(nil), s.types.names[:s.types.staged]...)
+}
+
+// CheckTypePattern says why p cannot be one of a Filter's Types, if it cannot.
+func CheckTypePattern(p string) error {
+	if _, err := path.Match(p, ""); err != nil {
+		return fmt.Errorf("%q is not a valid pattern (use * and ?, e.g. meeting.*)", p)
+	}
+	return nil
 }
 
 // MatchType reports whether an event type name matches any of the names or globs

@@ -37,6 +37,9 @@ func parseFilter(line string, now time.Time) (store.Filter, error) {
 		case "type", "types":
 			for _, p := range strings.Split(v, ",") {
 				if p = strings.TrimSpace(p); p != "" {
+					if err := store.CheckTypePattern(p); err != nil {
+						return f, fmt.Errorf("type: %w", err)
+					}
 					f.Types = append(f.Types, p)
 				}
 			}

@@ -1,8 +1,12 @@
 package tui
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"zoomwatch/store"
 )
 
 // TestParseWhen: every form the jump prompt, history's filters and export's --since and
@@ -31,6 +35,30 @@ func TestParseWhen(t *testing.T) {
 	for _, bad := range []string{"", "ago", "yesterday", "-2h", "2x"} {
 		if _, err := ParseWhen(bad, now); err == nil {
 			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
+
+// TestParseFilter: the filter line's grammar, shared by history and the live panes, and its
+// errors.
+func TestParseFilter(t *testing.T) {
+	now := time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC)
+	f, err := parseFilter(`type:meeting.*,recording.completed meeting:86431910364 who:ada text:"board sync" since:2026-11-22 14:03 until:14:30 late`, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Filter{Types: []string{"meeting.*", "recording.completed"}, Meeting: "86431910364", Participant: "ada", Text: "board sync late",
+		Since: time.Date(2026, 11, 22, 14, 3, 0, 0, time.UTC), Until: time.Date(2026, 11, 22, 14, 30, 0, 0, time.UTC)}
+	if !reflect.DeepEqual(f, want) {
+		t.Errorf("got  %+v\nwant %+v", f, want)
+	}
+	for line, wantErr := range map[string]string{
+		"type:[":         `type: "[" is not a valid pattern`,
+		"colour:red":     `unknown filter "colour:"`,
+		"since:nonsense": `since: "nonsense" is not a time`,
+	} {
+		if _, err := parseFilter(line, now); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%q: %v, want %q", line, err, wantErr)
 		}
 	}
 }

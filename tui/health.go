@@ -50,11 +50,11 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 			lag = joinSegments([]segment{{"last " + latency(s.LagLast), 2}, {"median " + latency(s.LagMedian), 0}, {"worst " + latency(s.LagMax), 1}}, " · ", text)
 		}
 		add(6, "lag", lag)
-		bad := plural(s.BadFrames, "bad frame")
+		bad := numfmt.Plural(s.BadFrames, "bad frame")
 		if s.BadFrames > 0 {
 			bad = st.Warn.Render(bad)
 		}
-		segs := []segment{{plural(s.Reconnects, "reconnect"), 0}, {bad, 1}}
+		segs := []segment{{numfmt.Plural(s.Reconnects, "reconnect"), 0}, {bad, 1}}
 		if !s.TokenExpiry.IsZero() {
 			if now.Before(s.TokenExpiry) {
 				segs = append(segs, segment{"token " + human(s.TokenExpiry.Sub(now)), 2})

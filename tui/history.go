@@ -336,7 +336,7 @@ func eventDetail(ev *feed.Event) string {
 			fmt.Sscan(string(f.FileSize), &n)
 			size += n
 		}
-		return plural(len(o.RecordingFiles), "file") + " · " + bytesHuman(size)
+		return numfmt.Plural(len(o.RecordingFiles), "file") + " · " + bytesHuman(size)
 	case strings.HasPrefix(ev.Type, "user."):
 		return o.Email
 	case ev.IsMeetingLike() && o.ID != "":

@@ -10,7 +10,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"zoomwatch/feed"
-	"zoomwatch/internal/numfmt"
 )
 
 // clean makes untrusted text safe and predictable to lay out: feed.Sanitize removes control
@@ -208,14 +207,6 @@ func bytesHuman(n int64) string {
 		return strconv.Itoa(int(n/k)) + " KB"
 	}
 	return strconv.FormatInt(n, 10) + " B"
-}
-
-// plural is "1 reconnect" / "3 reconnects".
-func plural[T ~int | ~uint64](n T, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return numfmt.Thousands(n) + " " + word + "s"
 }
 
 var sparkRunes = []rune("▁▂▃▄▅▆▇█")

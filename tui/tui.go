@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 	"zoomwatch/store/live"
 )
@@ -80,6 +81,7 @@ type Model struct {
 	keys KeyMap
 
 	styles        Styles
+	stylesGen     int // counts restyles: what pages render ahead of time is stale after one
 	dark          bool
 	asciiProfile  bool // the terminal (or NO_COLOR=1) allows no colour
 	noColorEnv    bool // NO_COLOR set to any value (no-color.org), which colorprofile misses for e.g. "yes"
@@ -171,6 +173,7 @@ func (m *Model) loadHealth() tea.Cmd {
 
 func (m *Model) restyle() {
 	m.styles = NewStyles(m.dark, m.asciiProfile || m.noColorEnv)
+	m.stylesGen++
 	m.help.Styles = m.styles.Help
 	m.frameValid = false
 }
@@ -199,7 +202,7 @@ func (m *Model) quit() tea.Cmd {
 		return tea.Quit
 	}
 	m.quitArmed = m.data.clock.Add(5 * time.Second)
-	m.say(fmt.Sprintf("%s watching over SSH: %s again quits and disconnects them", plural(n, "viewer"), m.keys.Quit.Help().Key))
+	m.say(fmt.Sprintf("%s watching over SSH: %s again quits and disconnects them", numfmt.Plural(n, "viewer"), m.keys.Quit.Help().Key))
 	return nil
 }
 

@@ -30,3 +30,11 @@ func Thousands[T ~int | ~int64 | ~uint64](n T) string {
 	}
 	return b.String()
 }
+
+// Plural is "1 reconnect" / "3 reconnects" / "1,204 events".
+func Plural[T ~int | ~int64 | ~uint64](n T, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return Thousands(n) + " " + word + "s"
+}

@@ -47,6 +47,12 @@ func (s *Server) command(vs *session) int {
 	return exitUsage
 }
 
+// answersAtOnce: the command prints what it has and ends, costing next to nothing (not the
+// monitor, not an export).
+func answersAtOnce(args []string) bool {
+	return len(args) > 0 && (args[0] == "status" || args[0] == "help" || args[0] == "--help" || args[0] == "-h")
+}
+
 // export streams the stored events to the session, in constant memory: the store reads in
 // short transactions and the writes wait for the client.
 func (s *Server) export(vs *session, args []string) int {

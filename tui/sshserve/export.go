@@ -3,7 +3,6 @@ package sshserve
 import (
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"time"
 
@@ -45,8 +44,8 @@ func (e *ExportFlags) Result(now time.Time) (format string, f store.Filter, err 
 	}
 	f = store.Filter{Types: e.types, Meeting: e.meeting, Participant: e.participant, Text: e.text}
 	for _, t := range f.Types {
-		if _, err := path.Match(t, ""); err != nil {
-			return "", f, fmt.Errorf("--type %q is not a valid pattern (use * and ?, e.g. meeting.*)", t)
+		if err := store.CheckTypePattern(t); err != nil {
+			return "", f, fmt.Errorf("--type %w", err)
 		}
 	}
 	when := func(flag, v string, to *time.Time) error {

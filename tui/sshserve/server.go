@@ -27,6 +27,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 	"zoomwatch/tui"
 )
@@ -58,8 +59,9 @@ type Config struct {
 	// (whose screen changes every second anyway), input or output for a command; 0 is
 	// DefaultIdleTimeout.
 	IdleTimeout time.Duration
-	// MaxSessions bounds the sessions open at once (monitors and commands); beyond it a new
-	// session is told "too many viewers" and closed. 0 is DefaultMaxSessions.
+	// MaxSessions bounds the sessions open at once (monitors and exports: status and help
+	// are answered even then); beyond it a new session is told "too many viewers" and
+	// closed. 0 is DefaultMaxSessions.
 	MaxSessions int
 	Store       *store.Store
 	Status      func() feed.Stats // nil if the process has no feed
@@ -309,8 +311,9 @@ func (s *Server) open(sess ssh.Session, key ssh.PublicKey, comment string) (*ses
 	if s.closing {
 		return nil, errShutdown
 	}
-	if n := len(s.sessions); n >= s.cfg.MaxSessions {
-		return nil, fmt.Errorf("too many viewers (%d sessions open, the most this server allows); try again later", n)
+	// status and help answer at once: a full server still answers its health check.
+	if n := len(s.sessions); n >= s.cfg.MaxSessions && !answersAtOnce(sess.Command()) {
+		return nil, fmt.Errorf("too many viewers (%s open, the most this server allows); try again later", numfmt.Plural(n, "session"))
 	}
 	_, _, pty := sess.Pty()
 	life, cancel := context.WithCancelCause(sess.Context())

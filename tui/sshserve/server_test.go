@@ -331,6 +331,8 @@ func TestNewRefusesBadKeyFiles(t *testing.T) {
 		{"bad line", write("bad", good+"ssh-ed25519 AAAAnotakey alice\n", 0o600), hostKey, "bad: line 2 is not a public key"},
 		{"options", write("opts", `from="10.0.0.0/8" `+good, 0o600), hostKey, "line 1 has options (from=\"10.0.0.0/8\")"},
 		{"no keys file given", "", hostKey, "needs an authorized keys file"},
+		{"host key in a directory that is not there", write("ok", good, 0o600), filepath.Join(dir, "nodir", "hk"),
+			"cannot read the SSH host key " + filepath.Join(dir, "nodir", "hk") + ": no such file or directory"},
 		{"host key not a key", write("ok", good, 0o600), write("hk-bad", "hello", 0o600), "hk-bad is not a private key"},
 		{"host key readable by others", write("ok", good, 0o600), write("hk-open", "hello", 0o644), "can be read by other users (mode 0644)"},
 	}
@@ -383,8 +385,12 @@ func TestMaxSessions(t *testing.T) {
 	b := r.monitor(r.alice, "xterm", 80, 24, nil)
 	a.screen.waitFor(t, "zoomwatch")
 	b.screen.waitFor(t, "zoomwatch")
-	_, errOut, code := r.run("status")
-	if code != 1 || !strings.Contains(errOut, "too many viewers") {
+	// A full server still answers its health check.
+	if out, errOut, code := r.run("status"); code != 0 || !strings.Contains(out, `"sessions"`) {
+		t.Errorf("status on a full server: exit %d, %q %q", code, out, errOut)
+	}
+	_, errOut, code := r.run("export")
+	if code != 1 || !strings.Contains(errOut, "too many viewers (2 sessions open") {
 		t.Errorf("a third session: exit %d, %q; want exit 1 and too many viewers", code, errOut)
 	}
 	c := r.monitor(r.alice, "xterm", 80, 24, nil)
@@ -395,8 +401,8 @@ func TestMaxSessions(t *testing.T) {
 	a.stdin.Write([]byte("q"))
 	a.ended(t)
 	eventually(t, "a free slot", func() bool { return r.srv.Sessions() == 1 })
-	if _, _, code := r.run("status"); code != 0 {
-		t.Errorf("with a slot free again: exit %d", code)
+	if _, _, code := r.run("export --since 1m"); code != 0 {
+		t.Errorf("an export with a slot free again: exit %d", code)
 	}
 }
 
