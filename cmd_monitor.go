@@ -49,7 +49,7 @@ func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z confi
 	if err != nil {
 		return err
 	}
-	st, err := a.openStore(dbName, false, store.Owner{SSH: a.ssh.addr})
+	st, err := a.openStore(dbName, false, store.Owner{SSH: a.ssh.addr, Screen: true})
 	if err != nil {
 		return err
 	}
@@ -147,6 +147,9 @@ database (demo.db beside the real one) so simulated events never mix with real h
 			if err := checkRate(rate); err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("seed") {
+				seed = time.Now().UnixNano() % 1000
+			}
 			s, err := sim.Start(sim.Options{Seed: seed, Rate: rate, TimeScale: 0.15, Logger: a.log})
 			if err != nil {
 				return err
@@ -158,7 +161,7 @@ database (demo.db beside the real one) so simulated events never mix with real h
 		},
 	}
 	cmd.Flags().Float64Var(&rate, "rate", 3, "simulated events per second (0.1 to 50000)")
-	cmd.Flags().Int64Var(&seed, "seed", time.Now().UnixNano()%1000, "simulator seed (the same seed replays the same activity)")
+	cmd.Flags().Int64Var(&seed, "seed", 0, "simulator seed: the same seed replays the same activity (default: a new one each run, in the log)")
 	a.ssh.add(cmd.Flags())
 	return cmd
 }

@@ -94,6 +94,8 @@ type Owner struct {
 	Started time.Time `json:"started"`
 	// SSH is the address viewers can reach this process's data at, when it serves SSH.
 	SSH string `json:"ssh,omitempty"`
+	// Screen: the process shows the monitor on its own terminal.
+	Screen bool `json:"screen,omitempty"`
 }
 
 // Store is an open database. It is safe for concurrent use.
@@ -149,7 +151,10 @@ func (e *LockedError) Error() string {
 		fmt.Fprintf(&b, " Its monitor and history are served over SSH: ssh -p %s %s (or `ssh -p %s %s export` for the events).",
 			sshPort(o.SSH), sshHost(o.SSH), sshPort(o.SSH), sshHost(o.SSH))
 	} else if e.Owner != nil {
-		b.WriteString(" Its own screen has the history (h). To browse from here, stop it first, or run the collector as `zoomwatch serve --ssh ADDR` (or `zoomwatch --ssh ADDR`) so that others can watch and export over SSH.")
+		if e.Owner.Screen {
+			b.WriteString(" Its own screen has the history (h).")
+		}
+		b.WriteString(" To browse from here, stop it first, or run the collector as `zoomwatch serve --ssh ADDR` (or `zoomwatch --ssh ADDR`) so that others can watch and export over SSH.")
 	}
 	return b.String()
 }

@@ -558,6 +558,18 @@ func TestLockedDatabaseSaysWhoHoldsIt(t *testing.T) {
 	}
 }
 
+// The message points at the holder's own screen only when it has one.
+func TestLockedErrorMentionsAScreenOnlyWhenThereIsOne(t *testing.T) {
+	tail := (&LockedError{Path: "events.db", Owner: &Owner{PID: 7, Command: "zoomwatch tail"}}).Error()
+	monitor := (&LockedError{Path: "events.db", Owner: &Owner{PID: 7, Command: "zoomwatch demo", Screen: true}}).Error()
+	if strings.Contains(tail, "screen") || !strings.Contains(tail, "stop it first") {
+		t.Errorf("held by tail: %s", tail)
+	}
+	if !strings.Contains(monitor, "Its own screen has the history (h).") {
+		t.Errorf("held by the monitor: %s", monitor)
+	}
+}
+
 func TestRetentionPrunesEventsAndTheirIndexes(t *testing.T) {
 	now := t0
 	opts := Options{Path: filepath.Join(t.TempDir(), "events.db"), Retain: time.Hour, Now: func() time.Time { return now }}

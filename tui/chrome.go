@@ -15,7 +15,7 @@ import (
 
 // connView is the connection's state as the header and the connection pane say it.
 type connView struct {
-	word   string // LIVE, CONNECTING, BACKOFF 12s, REPLACED, AUTH FAILED, OFFLINE
+	word   string // LIVE, CONNECTING, BACKOFF · retry in 12s, REPLACED, AUTH FAILED, OFFLINE
 	style  lipgloss.Style
 	reason string
 	since  time.Time // when this state began (live: when the live period began)
@@ -49,7 +49,8 @@ func (m *Model) conn() connView {
 			v.reason = strings.TrimPrefix(v.reason+" · attempt "+fmt.Sprint(c.Attempt), " · ")
 		}
 	case feed.StateBackoff:
-		v.word, v.style = "BACKOFF "+countdown(c.NextRetry, now), st.Backoff
+		// Time left, not time in the state as LIVE counts: said so.
+		v.word, v.style = "BACKOFF · retry in "+countdown(c.NextRetry, now), st.Backoff
 	case feed.StateReplaced:
 		v.word, v.style = "REPLACED", st.Bad
 		if v.reason == "" {
@@ -160,7 +161,7 @@ func (m *Model) header(w int) string {
 		} else if c.reason != "" {
 			segs = append(segs, segment{c.reason, 2})
 		}
-		segs = append(segs, segment{plural(s.Reconnects, "reconnect"), 6})
+		segs = append(segs, segment{numfmt.Plural(s.Reconnects, "reconnect"), 6})
 	} else if m.d.Mode == ModeHistory {
 		segs = append(segs, segment{numfmt.Thousands(m.data.health.Counts.Events) + " events stored", 2})
 	} else if c.reason != "" {
@@ -174,7 +175,7 @@ func (m *Model) header(w int) string {
 		if _, port, err := net.SplitHostPort(addr); err == nil {
 			addr = ":" + port
 		}
-		right = st.Viewer.Render("ssh "+addr+" · "+plural(n, "viewer")) + "  " + right
+		right = st.Viewer.Render("ssh "+addr+" · "+numfmt.Plural(n, "viewer")) + "  " + right
 	}
 	left := joinSegments(segs, st.HeaderDim.Render(" · "), w-width(right)-3)
 	pad := w - 1 - width(left) - width(right) - 1

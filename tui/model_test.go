@@ -756,6 +756,35 @@ func TestLightBackground(t *testing.T) {
 	}
 }
 
+// TestAHugeEventIsShownCutAndCopiedWhole: a value of megabytes shows its first part and
+// says how much more there is; y still copies the whole event.
+func TestAHugeEventIsShownCutAndCopiedWhole(t *testing.T) {
+	big := strings.Repeat("Y", 3<<20)
+	raw, _ := json.Marshal(map[string]any{"event": "user.created", "event_ts": fixedNow.Add(-time.Minute).UnixMilli(),
+		"payload": map[string]any{"account_id": "AAAAAABBBB", "object": map[string]any{"id": "u1", "first_name": big}}})
+	ev, err := feed.DecodeEvent(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureOf(t, ModeHistory, 100, 30, []feed.Item{{Event: ev, Received: fixedNow.Add(-time.Minute)}})
+	f.key("enter")
+	s := ansi.Strip(f.screen())
+	if !strings.Contains(s, "Event #1") || !strings.Contains(s, "YYYY") {
+		t.Fatalf("the event did not open:\n%s", s)
+	}
+	f.key("G")
+	if s := ansi.Strip(f.screen()); !strings.Contains(strings.ReplaceAll(s, "\n", ""), "more: y copies the whole event)") {
+		t.Errorf("the cut is not said:\n%s", s)
+	}
+	if p := f.m.top().(*eventPage); len(p.body) > 2*maxShownLine/90 {
+		t.Errorf("%d lines drawn for a value cut at %d bytes", len(p.body), maxShownLine)
+	}
+	_, cmd := f.m.Update(keyMsg("y"))
+	if msg := cmd().(clipboardMsg); len(msg.text) < len(big) {
+		t.Errorf("copied %d bytes of an event of %d", len(msg.text), len(raw))
+	}
+}
+
 // TestCopyAndExport: y puts the event on the clipboard (OSC 52 via Bubble Tea), e writes
 // the current filter's events to a file.
 func TestCopyAndExport(t *testing.T) {
@@ -823,7 +852,7 @@ func TestHealthHonesty(t *testing.T) {
 	backoff.Current = feed.Transition{State: feed.StateBackoff, At: fixedNow.Add(-3 * time.Second), Reason: "read: unexpected EOF", NextRetry: fixedNow.Add(12 * time.Second)}
 	f.m.d.Status = func() feed.Stats { return backoff }
 	f.send(readHealth(&f.m.d, fixedNow))
-	if s := ansi.Strip(f.screen()); !strings.Contains(s, "● BACKOFF 12s") {
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "● BACKOFF · retry in 12s") {
 		t.Errorf("backoff countdown missing:\n%s", s)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -449,6 +450,11 @@ type eventPage struct {
 	rec    *store.Record
 	err    error
 	pretty []string // indented JSON lines, made safe
+	// body is pretty coloured and wrapped for a width and styles: kept between frames, as
+	// a large event took more than a core to wrap again every second.
+	body       []string
+	bodyW      int
+	bodyStyles int
 }
 
 type eventMsg struct {
@@ -481,7 +487,7 @@ func (p *eventPage) update(m *Model, msg tea.Msg) tea.Cmd {
 			p.err = fmt.Errorf("event #%d is no longer stored (pruned by retention?)", p.seq)
 		default:
 			p.rec = &msg.rec
-			p.pretty = prettyJSON(msg.rec.Raw)
+			p.pretty, p.body = prettyJSON(msg.rec.Raw), nil
 		}
 	case tea.KeyPressMsg:
 		if p.scroll(m, msg) {
@@ -538,23 +544,40 @@ func (p *eventPage) view(m *Model, w, h int) string {
 		title += " · " + clean(ev.Type)
 		meta := "received " + p.rec.Received.In(now.Location()).Format("2006-01-02 15:04:05.000") + " via " + p.rec.Source.String()
 		if t := ev.Time(); !t.IsZero() {
-			meta += " · event time " + t.In(now.Location()).Format("15:04:05.000") + " · lag " + latency(p.rec.Received.Sub(t))
-		}
-		lines = append(lines, " "+st.Dim.Render(meta), "")
-		for _, l := range p.pretty {
-			// Long values wrap under their key, at spaces where possible.
-			indent := strings.Repeat(" ", len(l)-len(strings.TrimLeft(l, " "))+2)
-			wrapped := strings.Split(ansi.Wrap(colorJSON(st, l), max(w-3-len(indent), 10), ""), "\n")
-			lines = append(lines, " "+wrapped[0])
-			for _, wl := range wrapped[1:] {
-				lines = append(lines, " "+indent+wl)
+			meta += " · event time " + t.In(now.Location()).Format("15:04:05.000")
+			if p.rec.Source == store.SourceWebSocket { // an import's receive time is the import's
+				meta += " · lag " + latency(p.rec.Received.Sub(t))
 			}
 		}
+		lines = append(lines, " "+st.Dim.Render(meta), "")
+		if p.body == nil || p.bodyW != w || p.bodyStyles != m.stylesGen {
+			p.body, p.bodyW, p.bodyStyles = wrapJSON(st, p.pretty, w), w, m.stylesGen
+		}
+		lines = append(lines, p.body...)
 	}
 	return p.render(m, title, st.Dim.Render(firstKey(m.keys.Copy)+" copy"), lines, w, h)
 }
 
 func (p *eventPage) shortHelp(m *Model) []key.Binding { return textHelp(m, m.keys.Copy) }
+
+// wrapJSON colours pretty's lines and wraps them for a page w wide: long values wrap under
+// their key, at spaces where possible.
+func wrapJSON(st *Styles, pretty []string, w int) []string {
+	var lines []string
+	for _, l := range pretty {
+		indent := strings.Repeat(" ", len(l)-len(strings.TrimLeft(l, " "))+2)
+		wrapped := strings.Split(ansi.Wrap(colorJSON(st, l), max(w-3-len(indent), 10), ""), "\n")
+		lines = append(lines, " "+wrapped[0])
+		for _, wl := range wrapped[1:] {
+			lines = append(lines, " "+indent+wl)
+		}
+	}
+	return lines
+}
+
+// maxShownLine bounds a line of the event page: a value of megabytes would be thousands of
+// screens, and y copies the whole event.
+const maxShownLine = 16 << 10
 
 // prettyJSON indents raw JSON (as delivered; on failure the raw text) into safe lines.
 func prettyJSON(raw []byte) []string {
@@ -565,6 +588,13 @@ func prettyJSON(raw []byte) []string {
 	}
 	lines := strings.Split(buf.String(), "\n")
 	for i, l := range lines {
+		if len(l) > maxShownLine {
+			cut := maxShownLine
+			for cut > 0 && !utf8.RuneStart(l[cut]) {
+				cut--
+			}
+			l = l[:cut] + fmt.Sprintf("… (%s more: y copies the whole event)", bytesHuman(int64(len(l)-cut)))
+		}
 		lines[i] = feed.Sanitize(l)
 	}
 	return lines

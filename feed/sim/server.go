@@ -165,7 +165,7 @@ func Listen(addr string, opts Options) (*Server, error) {
 		s.wg.Add(1)
 		go s.faultClock()
 	}
-	s.log.Info("sim: listening", "addr", s.Addr(), "rate", opts.Rate)
+	s.log.Info("sim: listening", "addr", s.Addr(), "rate", opts.Rate, "seed", opts.Seed)
 	return s, nil
 }
 
