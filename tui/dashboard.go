@@ -261,6 +261,9 @@ func (d *dashboard) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, km.Follow):
 		d.follow, d.unseen, d.joinSel = true, 0, 0
 		d.moveIn(m, paneJoins, 0)
+		if d.focus != paneJoins { // its only sign would be in another pane
+			m.say("joins & leaves follow the newest")
+		}
 	case key.Matches(msg, km.Sort):
 		d.sortBy = (d.sortBy + 1) % sortCount
 		m.say("meetings sorted " + sortNames[d.sortBy])

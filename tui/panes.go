@@ -105,6 +105,11 @@ func (d *dashboard) joinsPane(m *Model, r rect, focused bool) string {
 	rows := d.joinList(m)
 	inner, h := r.w-2, listRows(paneJoins, r)
 	widths := colWidths(joinCols, inner)
+	// A row with no leave reason (every join) lets its meeting run on into that column.
+	spanned := slices.Clone(widths)
+	if spanned[4] > 0 {
+		spanned[3], spanned[4] = spanned[3]+1+spanned[4], 0
+	}
 	sel := d.joinIndex(rows)
 	s := scroller{offset: d.offsets[paneJoins], cursor: sel}
 	if d.follow {
@@ -118,7 +123,11 @@ func (d *dashboard) joinsPane(m *Model, r rect, focused bool) string {
 		if !jr.join {
 			sign, arrow = cell{text: "−", style: &st.Leave}, "← "
 		}
-		line := row(joinCols, widths, cell{text: clock(jr.at, now), style: &st.Dim}, sign,
+		ws := widths
+		if jr.reason == "" {
+			ws = spanned
+		}
+		line := row(joinCols, ws, cell{text: clock(jr.at, now), style: &st.Dim}, sign,
 			cell{text: jr.name}, cell{text: arrow + jr.meeting}, cell{text: jr.reason, style: &st.Dim})
 		if focused && i == s.cursor && !d.follow {
 			line = st.Selected.Render(fit(ansiStrip(line), inner))
