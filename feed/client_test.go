@@ -268,7 +268,7 @@ func TestTwoConsumersDoNotFlap(t *testing.T) {
 	took, conns := time.Since(start), r.sim.Stats().Connections
 	// Replaced 100 ms doubling: waits of about 100, 200 and 400 ms.
 	for i, w := range waits {
-		if want := fast.Replaced << i; w < want*8/10 || w > want*12/10 {
+		if want := fast.Replaced << i; !feed.AnnouncedWait(w, want) {
 			t.Errorf("replaced wait %d: %v, want %v ±20%%", i, w, want)
 		}
 	}

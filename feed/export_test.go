@@ -1,0 +1,4 @@
+package feed
+
+// For the end-to-end tests in package feed_test.
+var AnnouncedWait = announcedWait
