@@ -279,6 +279,7 @@ func (m *Model) helpView(w, h int) string {
 		st.Bold.Render("      ") + st.Dim.Render("  bare words are free text · esc clears · h takes it to history"),
 		st.Bold.Render("      ") + st.Dim.Render("  live panes: each takes what applies (type: joins & leaves only)"),
 		st.Bold.Render("Jump") + st.Dim.Render("    14:03 · 2026-11-22 14:03 · 2h (ago)"),
+		st.Bold.Render("Marks") + st.Dim.Render("   ● recording · ? unsure after a gap · ‖ paused · … processing · ✓ done · ≤/≥ start not seen"),
 		st.Bold.Render("Mouse") + st.Dim.Render("   the wheel scrolls the pane under the pointer, a click focuses it"),
 		st.Bold.Render("Remap") + st.Dim.Render("   keys are set in the config file: [keys] quit = [\"x\"]"),
 	}
@@ -313,5 +314,14 @@ func (m *Model) helpView(w, h int) string {
 		b.WriteString(" " + n + "\n")
 	}
 	b.WriteString("\n " + st.Dim.Render("? or esc closes this help"))
-	return padLines(b.String(), w, h)
+	// Too tall for the window: it scrolls, and the last line says so.
+	lines := strings.Split(b.String(), "\n")
+	if len(lines) <= h || h < 2 {
+		return padLines(b.String(), w, h)
+	}
+	m.helpOffset = max(min(m.helpOffset, len(lines)-(h-1)), 0)
+	shown := lines[m.helpOffset : m.helpOffset+h-1]
+	more := fmt.Sprintf(" lines %d–%d of %d · %s scroll", m.helpOffset+1, m.helpOffset+h-1, len(lines),
+		firstKey(m.keys.Down)+"/"+firstKey(m.keys.Up))
+	return padLines(strings.Join(append(shown, st.Dim.Render(more)), "\n"), w, h)
 }

@@ -785,6 +785,35 @@ func TestAHugeEventIsShownCutAndCopiedWhole(t *testing.T) {
 	}
 }
 
+// TestHelpScrollsWhenItDoesNotFit: in a small window every line of the help can be read.
+func TestHelpScrollsWhenItDoesNotFit(t *testing.T) {
+	f := newFixture(t, ModeLive, 60, 14)
+	f.key("?")
+	s := ansi.Strip(f.screen())
+	if !strings.Contains(s, "Global") || strings.Contains(s, "Remap") || !strings.Contains(s, "j/k scroll") {
+		t.Fatalf("the help's first screen:\n%s", s)
+	}
+	for range 40 {
+		f.key("j")
+	}
+	s = ansi.Strip(f.screen())
+	if !strings.Contains(s, "Remap") || !strings.Contains(s, "? or esc closes this help") || strings.Contains(s, "Global") {
+		t.Fatalf("scrolled to the end:\n%s", s)
+	}
+	f.key("k") // one line back from the end, however far j went past it
+	if s2 := ansi.Strip(f.screen()); !strings.Contains(s2, "Remap") || strings.Contains(s2, "? or esc closes this help") {
+		t.Errorf("k at the end did not move up a line:\n%s", s2)
+	}
+	f.key("g")
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "Global") {
+		t.Errorf("g did not go back to the top:\n%s", s)
+	}
+	f.key("esc")
+	if f.m.showHelp {
+		t.Error("esc did not close the help")
+	}
+}
+
 // TestCopyAndExport: y puts the event on the clipboard (OSC 52 via Bubble Tea), e writes
 // the current filter's events to a file.
 func TestCopyAndExport(t *testing.T) {

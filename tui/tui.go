@@ -87,6 +87,7 @@ type Model struct {
 	noColorEnv    bool // NO_COLOR set to any value (no-color.org), which colorprofile misses for e.g. "yes"
 	help          help.Model
 	showHelp      bool
+	helpOffset    int // the help's first line shown, when it does not fit (clamped as drawn)
 	width, height int
 	// resizes counts window changes; resizeSettle is how long after the last one the screen
 	// is repainted whole (0: never).
@@ -326,6 +327,18 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return m.quit()
 		case key.Matches(msg, km.Help, km.Back):
 			m.showHelp = false
+		case key.Matches(msg, km.Down):
+			m.helpOffset++
+		case key.Matches(msg, km.Up):
+			m.helpOffset--
+		case key.Matches(msg, km.PageDown):
+			m.helpOffset += 10
+		case key.Matches(msg, km.PageUp):
+			m.helpOffset -= 10
+		case key.Matches(msg, km.Top):
+			m.helpOffset = 0
+		case key.Matches(msg, km.Bottom):
+			m.helpOffset = 1 << 30
 		}
 		return nil
 	}
@@ -334,7 +347,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, km.Quit):
 			return m.quit()
 		case key.Matches(msg, km.Help):
-			m.showHelp = true
+			m.showHelp, m.helpOffset = true, 0
 			return nil
 		case !km.Export.Enabled() && slices.Contains(km.Export.Keys(), msg.String()):
 			m.say("export is not available here: over SSH, run `ssh … export` (see `ssh … help`)")
