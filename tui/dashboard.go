@@ -20,7 +20,10 @@ const (
 	paneCount
 )
 
-var paneNames = [paneCount]string{"Active meetings", "Joins & leaves", "Recordings", "Connection"}
+var (
+	paneNames      = [paneCount]string{"Active meetings", "Joins & leaves", "Recordings", "Connection"}
+	paneShortNames = [paneCount]string{"Meetings", "Joins", "Recs", "Conn"}
+)
 
 // meetingSort orders the active meetings pane. The default keeps rows where they are as
 // people come and go, which matters on a wall screen.
@@ -91,8 +94,13 @@ func listRows(id paneID, r rect) int {
 func (d *dashboard) view(m *Model, w, h int) string {
 	rects, single := dashLayout(w, h, d.focus)
 	if single {
+		// Short names when the full ones do not fit: the focused tab must show.
+		names := paneNames
+		if width(" "+strings.Join(names[:], "  ")+" ") > w {
+			names = paneShortNames
+		}
 		var tabs []string
-		for i, name := range paneNames {
+		for i, name := range names {
 			if paneID(i) == d.focus {
 				tabs = append(tabs, m.styles.TitleFocused.Render(" "+name+" "))
 			} else {

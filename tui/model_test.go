@@ -723,6 +723,21 @@ func TestHistoryKeepsItsCursorInViewWhenTheWindowShrinks(t *testing.T) {
 	}
 }
 
+// TestNarrowTabStripShowsEveryPane: in a window too small for four panes, the tab strip
+// names every pane, the focused one included, whichever it is.
+func TestNarrowTabStripShowsEveryPane(t *testing.T) {
+	f := newFixture(t, ModeLive, 40, 12)
+	for i := range paneCount {
+		strip := strings.SplitN(ansi.Strip(f.screen()), "\n", 3)[1]
+		for _, name := range paneShortNames {
+			if !strings.Contains(strip, " "+name+" ") {
+				t.Errorf("focus on pane %d: the strip %q lacks %s", i, strip, name)
+			}
+		}
+		f.key("tab")
+	}
+}
+
 // TestNoColor: NO_COLOR (any value) and an ASCII terminal give frames without colour.
 func TestNoColor(t *testing.T) {
 	hasColor := func(s string) bool {
