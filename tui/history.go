@@ -31,6 +31,7 @@ type historyPage struct {
 	prompt     inputKind // what is being typed, if anything
 	line       lineInput
 	inputErr   string
+	jumpAt     time.Time // the time last asked for (t, :)
 
 	rows               []hrow
 	covLo, covHi       uint64
@@ -443,6 +444,14 @@ func (p *historyPage) apply(m *Model, msg histMsg) tea.Cmd {
 			}
 			p.follow = false
 			p.offset = p.cursor - p.listRows(m)/3
+			// Rows are in the order events were stored, which imports (with their own event
+			// times) break: say where the jump landed.
+			at := p.jumpAt.In(m.data.clock.Location()).Format("2006-01-02 15:04:05")
+			if r := p.selected(); r != nil && r.seq > 0 {
+				m.say(fmt.Sprintf("jumped to %s: #%d, the first stored from that time on", at, r.seq))
+			} else {
+				m.say("jumped to " + at)
+			}
 		}
 		if p.newerAgain && p.atNewest {
 			// Events committed while this load ran.
@@ -636,8 +645,7 @@ func (p *historyPage) typeKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 				p.inputErr = err.Error()
 				return nil
 			}
-			p.prompt = inputNone
-			m.say("jumped to " + at.In(m.data.clock.Location()).Format("2006-01-02 15:04:05"))
+			p.prompt, p.jumpAt = inputNone, at
 			return p.start(m, histAround, at)
 		}
 		f, err := parseFilter(text, m.data.clock)

@@ -436,6 +436,9 @@ func TestHistoryFilterJumpAndEnds(t *testing.T) {
 	if r == nil || r.seq == 0 || r.at.Before(fixedNow.Add(-34*time.Minute)) || r.at.After(fixedNow.Add(-33*time.Minute)) {
 		t.Fatalf("jump to 13:30 selected %+v", r)
 	}
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, fmt.Sprintf("13:30:00: #%d, the first stored from that time on", r.seq)) {
+		t.Errorf("the jump did not say where it landed:\n%s", lastLines(s, 2))
+	}
 	f.key("g")
 	if h.cursor != 0 || !h.atOldest {
 		t.Errorf("g: cursor %d atOldest %v", h.cursor, h.atOldest)
