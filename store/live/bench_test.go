@@ -114,11 +114,7 @@ func BenchmarkSnapshotSince(b *testing.B) {
 		next int
 	)
 	reset := func() {
-		s, c, u, next = New(), Changes{}, Unsaved{}, warm
-		for _, ev := range evs[:warm] {
-			s.Apply(ev)
-		}
-		s.MoveDirty(&u, &c, warm)
+		s, c, u, next = noted(evs[:warm])
 		prev = s.SnapshotSince(nil, &c)
 	}
 	reset()
@@ -159,11 +155,7 @@ func BenchmarkApplyAndNote(b *testing.B) {
 		next int
 	)
 	reset := func() {
-		s, c, u, next = New(), Changes{}, Unsaved{}, warm
-		for _, ev := range evs[:warm] {
-			s.Apply(ev)
-		}
-		s.MoveDirty(&u, &c, warm)
+		s, c, u, next = noted(evs[:warm])
 		u.Take()
 	}
 	reset()
@@ -187,4 +179,15 @@ func BenchmarkApplyAndNote(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/event")
+}
+
+// noted is a new state with evs applied and their changes noted, as by a commit; next is
+// the index of the event after them.
+func noted(evs []*feed.Event) (s *State, c Changes, u Unsaved, next int) {
+	s = New()
+	for _, ev := range evs {
+		s.Apply(ev)
+	}
+	s.MoveDirty(&u, &c, len(evs))
+	return s, c, u, len(evs)
 }
