@@ -149,7 +149,9 @@ type writer struct {
 	in   chan input
 	quit chan struct{}
 	done chan struct{}
-	cpu  context.Context // the writer goroutine's pprof labels (cpupart)
+	// The pprof labels (cpupart) of the writer's goroutines: cpu for its own work, liveCPU
+	// while they apply events to the live state.
+	cpu, liveCPU context.Context
 
 	closing sync.RWMutex
 	closed  bool
@@ -193,6 +195,7 @@ func newWriter(s *Store) *writer {
 	w := &writer{
 		s:         s,
 		cpu:       cpupart.In(cpupart.Store),
+		liveCPU:   cpupart.In(cpupart.Live),
 		in:        make(chan input, 16384),
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -885,7 +888,7 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 	}
 	var r liveResult
 	if len(c.added) < parallelMin {
-		cpupart.Do(w.cpu, cpupart.Live, func() { r = c.applyLive(w) })
+		r = c.applyLive(w)
 		if err := c.putIndexes(w); err != nil {
 			return r, err
 		}
@@ -893,8 +896,7 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 	} else {
 		done := make(chan liveResult, 1)
 		go func() {
-			var r liveResult
-			cpupart.Do(w.cpu, cpupart.Live, func() { r = c.applyLive(w) })
+			r := c.applyLive(w)
 			encode()
 			done <- r
 		}()
@@ -919,8 +921,11 @@ func (c *txCtx) flushAndApply(w *writer) (liveResult, error) {
 }
 
 // applyLive applies the batch to the live state and, when the commit saves it, encodes what
-// changed since the last save. The caller holds liveMu.
+// changed since the last save. The caller holds liveMu. Its CPU time, and that of the
+// encoding it starts, counts as the live state's (cpupart); then the writer's again.
 func (c *txCtx) applyLive(w *writer) liveResult {
+	cpupart.Set(w.liveCPU)
+	defer cpupart.Set(w.cpu)
 	s := w.s
 	var r liveResult
 	for _, op := range c.live {
