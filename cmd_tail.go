@@ -193,6 +193,9 @@ func (p *printer) logEntry(e store.LogEntry) {
 	p.out.Flush() // keep stdout and stderr in order on a shared terminal
 	switch e.Kind {
 	case store.LogTransition:
+		if t := e.Transition; t.State == feed.StateAuthFailed && t.NextRetry.IsZero() {
+			return // refused at start-up: tail exits saying why and what to check
+		}
 		fmt.Fprintln(p.errw, "zoomwatch:", describeTransition(*e.Transition))
 	case store.LogGap:
 		g := e.Gap

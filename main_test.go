@@ -223,8 +223,8 @@ func TestRejectedCredentialsExitTwo(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("exit %d, want 2; stderr:\n%s", code, errOut)
 	}
-	if !strings.Contains(errOut, "rejected the credentials") || !strings.Contains(errOut, "invalid_client") {
-		t.Fatalf("stderr:\n%s", errOut)
+	if strings.Count(errOut, "rejected the credentials") != 1 || !strings.Contains(errOut, "invalid_client") {
+		t.Fatalf("stderr should give the reason once:\n%s", errOut)
 	}
 	if strings.Contains(errOut, "4711") {
 		t.Fatal("the secret is in the message")
@@ -238,7 +238,7 @@ func TestUnknownSubscriptionExitsTwo(t *testing.T) {
 	s := simFor(t, sim.Options{Seed: 1})
 	t.Setenv("ZOOM_WS_URL", strings.Replace(s.WSURL(), "subscriptionId=", "subscriptionId=not", 1))
 	code, _, errOut := runOnce(t, dir, "tail")
-	if code != 2 || !strings.Contains(errOut, "Zoom refused the subscription: Invalid subscriptionId") || !strings.Contains(errOut, "Check ZOOM_WS_URL") {
+	if code != 2 || strings.Count(errOut, "Zoom refused the subscription: Invalid subscriptionId") != 1 || !strings.Contains(errOut, "Check ZOOM_WS_URL") {
 		t.Fatalf("exit %d, want 2; stderr:\n%s", code, errOut)
 	}
 }
