@@ -78,11 +78,14 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 	}
 	// The current minute is still filling: the line shows complete minutes, the figure the
 	// last complete one, or what the current one has so far while that was empty (a fresh
-	// start would otherwise say 0 for a minute).
+	// start would otherwise say 0 for a minute). A minute only partly received says so: the
+	// first after a start would otherwise pass for a quiet one.
 	vals := m.data.rates.last(now, rateMinutes)
 	figure := numfmt.Thousands(vals[len(vals)-2])
 	if cur := vals[len(vals)-1]; vals[len(vals)-2] == 0 && cur > 0 {
 		figure = numfmt.Thousands(cur) + " so far"
+	} else if m.partlyReceived(now.Truncate(time.Minute).Add(-time.Minute), now) {
+		figure += " partial"
 	}
 	// Room for a 7-cell figure, so that the line does not shift as the number changes.
 	spark := min(max(text-max(width(figure), 7)-1, 4), len(vals)-1)
@@ -125,6 +128,25 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 		out[i] = l.text
 	}
 	return st.box(paneNames[paneConn], "", "", out, r.w, r.h, focused)
+}
+
+// partlyReceived reports whether the minute from from was not all received: the link went
+// live during it or later, or a gap overlaps it.
+func (m *Model) partlyReceived(from, now time.Time) bool {
+	to := from.Add(time.Minute)
+	if s := m.data.stats; s != nil && s.Current.State == feed.StateLive && s.LiveSince.After(from) {
+		return true
+	}
+	for _, g := range m.data.gaps {
+		end := g.To
+		if end.IsZero() { // still open
+			end = now
+		}
+		if g.From.Before(to) && end.After(from) {
+			return true
+		}
+	}
+	return false
 }
 
 // logLine is one recent connection-log entry for the connection pane.

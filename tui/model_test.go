@@ -1112,6 +1112,35 @@ func TestEventsPerMinuteOnAFreshStart(t *testing.T) {
 	}
 }
 
+// TestEventsPerMinuteSaysWhenAMinuteWasPartlyReceived: the first minute after the link went
+// live held only its last seconds; its count is labelled, not passed off as a quiet minute.
+func TestEventsPerMinuteSaysWhenAMinuteWasPartlyReceived(t *testing.T) {
+	m := meetings[0]
+	f := newFixtureOf(t, ModeLive, 160, 45, []feed.Item{
+		joinItem(m, 1, fixedNow.Add(-35*time.Second)), joinItem(m, 2, fixedNow.Add(-30*time.Second)), joinItem(m, 3, fixedNow.Add(-10*time.Second))})
+	line := func() string {
+		for _, l := range strings.Split(ansi.Strip(f.screen()), "\n") {
+			if strings.Contains(l, "events/min") {
+				return l
+			}
+		}
+		t.Fatalf("no events/min line:\n%s", ansi.Strip(f.screen()))
+		return ""
+	}
+	if l := line(); !strings.Contains(l, " 2 ") || strings.Contains(l, "partial") {
+		t.Errorf("live for an hour, the last minute is whole: %q", l)
+	}
+	f.m.d.Status = func() feed.Stats {
+		s := fixtureStats()
+		s.LiveSince = fixedNow.Add(-40 * time.Second) // 14:02:42, in the minute shown
+		return s
+	}
+	f.send(readHealth(&f.m.d, fixedNow))
+	if l := line(); !strings.Contains(l, " 2 partial") {
+		t.Errorf("live since 14:02:42, the 14:02 minute should be partial: %q", l)
+	}
+}
+
 // TestHistoryAfterAJumpCountsNoNewArrivals: rows that come into view below a jump are
 // history, not events that arrived: no "N new" count, only the way to the newest.
 func TestHistoryAfterAJumpCountsNoNewArrivals(t *testing.T) {
