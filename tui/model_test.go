@@ -1184,3 +1184,35 @@ func TestUncertainOutranksRecordingInTheMeetingsPane(t *testing.T) {
 		t.Errorf("its recording is not marked ?:\n%s", recs)
 	}
 }
+
+// TestMeetingPageTellsNamesakesApart: two different people with one name (two guests
+// called "iPhone", two Ada Lovelaces) are numbered in the participants and the timeline.
+func TestMeetingPageTellsNamesakesApart(t *testing.T) {
+	m := meetings[0]
+	person := func(kind string, uuid string, when time.Time) feed.Item {
+		p := map[string]any{"user_name": "Ada Lovelace", "participant_uuid": uuid, "join_time": when.UTC().Format(time.RFC3339)}
+		if kind == "left" {
+			p["leave_time"], p["leave_reason"] = when.UTC().Format(time.RFC3339), "left the meeting"
+		}
+		return decodedItem(map[string]any{"event": "meeting.participant_" + kind, "event_ts": when.UnixMilli(), "payload": map[string]any{
+			"account_id": "AAAAAABBBB",
+			"object":     map[string]any{"id": m.id, "uuid": "u" + m.id + "==", "host_id": "host-" + m.id, "topic": m.topic, "type": 2, "participant": p},
+		}}, when)
+	}
+	f := newFixtureOf(t, ModeLive, 160, 45, []feed.Item{
+		person("joined", "p-first", at(10*time.Minute)), person("joined", "p-second", at(8*time.Minute)),
+		person("left", "p-second", at(5*time.Minute)), joinItem(m, 1, at(4*time.Minute))})
+	f.key("enter")
+	if _, ok := f.m.top().(*meetingPage); !ok {
+		t.Fatalf("enter opened %T", f.m.top())
+	}
+	s := ansi.Strip(f.screen())
+	for _, want := range []string{"+ Ada Lovelace #1 joined", "+ Ada Lovelace #2 joined", "− Ada Lovelace #2 left", "+ Grace Hopper joined"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the timeline lacks %q:\n%s", want, s)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^│\s+Ada Lovelace #1\s`).MatchString(s) {
+		t.Errorf("the participants table does not number the Ada still present:\n%s", s)
+	}
+}

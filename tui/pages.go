@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -221,8 +222,9 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 	cols := []column{{min: 10, max: 40, weight: 3}, {min: 10, max: 40, weight: 2, drop: 2}, {min: 8, max: 8}, {min: 6, max: 6, right: true}, {min: 7, max: 10, drop: 3}}
 	widths := colWidths(cols, inner-2)
 	lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "Name"}, cell{text: "Email"}, cell{text: "Joined"}, cell{text: "For"}, cell{text: "Rejoins"})))
+	names := namesakesOf(mt)
 	for _, pp := range mt.People() {
-		name := clean(pp.Name)
+		name := names.label(pp.Key, pp.Name)
 		if pp.Uncertain {
 			name = "? " + name
 		}
@@ -235,7 +237,7 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 	}
 	lines = append(lines, "", " "+st.Bold.Render("Timeline")+st.Dim.Render(" · newest first"))
 	for _, e := range timeline(mt.Sessions) {
-		sign, name := st.Join.Render("+"), clean(e.name)
+		sign, name := st.Join.Render("+"), names.label(e.key, e.name)
 		text := name + " joined"
 		if !e.join {
 			sign = st.Leave.Render("−")
@@ -255,6 +257,7 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 type timelineEntry struct {
 	at     time.Time
 	join   bool
+	key    string // the participant's
 	name   string
 	reason string
 	stay   time.Duration
@@ -265,10 +268,10 @@ func timeline(sessions []live.Session) []timelineEntry {
 	var out []timelineEntry
 	for _, s := range sessions {
 		if !s.Join.IsZero() {
-			out = append(out, timelineEntry{at: s.Join, join: true, name: s.Name})
+			out = append(out, timelineEntry{at: s.Join, join: true, key: s.Key, name: s.Name})
 		}
 		if !s.Leave.IsZero() {
-			e := timelineEntry{at: s.Leave, name: s.Name, reason: s.Reason}
+			e := timelineEntry{at: s.Leave, key: s.Key, name: s.Name, reason: s.Reason}
 			if !s.Join.IsZero() {
 				e.stay = s.Leave.Sub(s.Join)
 			}
@@ -277,6 +280,36 @@ func timeline(sessions []live.Session) []timelineEntry {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.After(out[j].at) })
 	return out
+}
+
+// namesakes lists, for each name, the different people of a meeting who went by it, in the
+// order of their first stay: two guests called "iPhone" must not read as one person.
+type namesakes map[string][]string
+
+func namesakesOf(mt *live.Meeting) namesakes {
+	n := namesakes{}
+	add := func(key, name string) {
+		name = clean(name)
+		if !slices.Contains(n[name], key) {
+			n[name] = append(n[name], key)
+		}
+	}
+	for _, s := range mt.Sessions {
+		add(s.Key, s.Name)
+	}
+	for _, p := range mt.People() {
+		add(p.Key, p.Name)
+	}
+	return n
+}
+
+// label is the name as shown: numbered ("Ada #2") when different people share it.
+func (n namesakes) label(key, name string) string {
+	name = clean(name)
+	if keys := n[name]; len(keys) > 1 {
+		return fmt.Sprintf("%s #%d", name, slices.Index(keys, key)+1)
+	}
+	return name
 }
 
 func (p *meetingPage) shortHelp(m *Model) []key.Binding { return textHelp(m, m.keys.History) }
