@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"zoomwatch/internal/testbin"
 )
 
 // TestStorePartEndToEnd runs `bench store` at small sizes against the real binary: import
@@ -16,15 +17,9 @@ import (
 // figures come from parsing and counting what other commands print, which only running it
 // checks (a change to import's report once made it measure 0 ev/s).
 func TestStorePartEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped with -short")
-	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "zoomwatch")
-	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "zoomwatch")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Skipf("the zoomwatch binary does not build, so there is nothing to run: %v\n%s", err, out)
-	}
+	testbin.Build(t, bin)
 	o := Options{Exe: bin, CacheDir: filepath.Join(dir, "cache")}.withDefaults()
 	r := &runner{o: o, rss: map[int]RSSFigure{}, work: dir,
 		sz: sizes{big: 20_000, importN: 2_000, ingestN: 2_000, ingestRounds: 1, pageSamples: 5, opens: 1, settle: 200 * time.Millisecond}}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"zoomwatch/internal/testbin"
 )
 
 // tmuxSession drives a terminal in a private tmux server.
@@ -76,20 +78,12 @@ func (s *tmuxSession) waitText(texts ...string) string {
 // TestEndToEndTmux runs the real binary's demo in tmux at 80x24, uses it like a person
 // would, resizes the terminal and quits, checking that the terminal is given back.
 func TestEndToEndTmux(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped with -short")
-	}
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it)")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin", "zoomwatch")
-	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, ".")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		// go vet ./... fails on the same error, so nothing is hidden by skipping here.
-		t.Skipf("the zoomwatch binary does not build: %v\n%s", err, out)
-	}
+	testbin.Build(t, bin)
 	if out, err := exec.Command(bin, "demo", "--help").CombinedOutput(); err != nil {
 		t.Skipf("zoomwatch demo is not available: %v\n%s", err, out)
 	}

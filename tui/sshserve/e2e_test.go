@@ -14,15 +14,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"zoomwatch/internal/testbin"
 )
 
 // TestEndToEndRealSSH runs `zoomwatch serve` against `zoomwatch sim` and uses it with the
 // real ssh client: two viewers at once in tmux, an unknown key, export and status; the
 // simulator must have seen exactly one connection.
 func TestEndToEndRealSSH(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped with -short")
-	}
 	for _, tool := range []string{"tmux", "ssh", "ssh-keygen"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed", tool)
@@ -30,10 +29,7 @@ func TestEndToEndRealSSH(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "zoomwatch")
-	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "zoomwatch")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Skipf("the zoomwatch binary does not build, so there is no serve command to test: %v\n%s", err, out)
-	}
+	testbin.Build(t, bin)
 	home := filepath.Join(dir, "home")
 	env := []string{"HOME=" + home, "XDG_STATE_HOME=" + filepath.Join(home, "state"), "XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
 		"PATH=" + os.Getenv("PATH"), "TERM=xterm-256color"}
