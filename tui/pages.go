@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -222,8 +221,9 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 	cols := []column{{min: 10, max: 40, weight: 3}, {min: 10, max: 40, weight: 2, drop: 2}, {min: 8, max: 8}, {min: 6, max: 6, right: true}, {min: 7, max: 10, drop: 3}}
 	widths := colWidths(cols, inner-2)
 	lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "Name"}, cell{text: "Email"}, cell{text: "Joined"}, cell{text: "For"}, cell{text: "Rejoins"})))
-	names := namesakesOf(mt)
-	for _, pp := range mt.People() {
+	present := mt.People()
+	names := namesakesOf(mt.Sessions, present)
+	for _, pp := range present {
 		name := names.label(pp.Key, pp.Name)
 		if pp.Uncertain {
 			name = "? " + name
@@ -282,22 +282,27 @@ func timeline(sessions []live.Session) []timelineEntry {
 	return out
 }
 
-// namesakes lists, for each name, the different people of a meeting who went by it, in the
-// order of their first stay: two guests called "iPhone" must not read as one person.
-type namesakes map[string][]string
+// namesakes numbers, for each name, the different people of a meeting who went by it, in
+// the order of their first stay: two guests called "iPhone" must not read as one person.
+type namesakes map[string]map[string]int // name → participant key → 1, 2, …
 
-func namesakesOf(mt *live.Meeting) namesakes {
+func namesakesOf(sessions []live.Session, people []*live.Participant) namesakes {
 	n := namesakes{}
 	add := func(key, name string) {
 		name = clean(name)
-		if !slices.Contains(n[name], key) {
-			n[name] = append(n[name], key)
+		keys := n[name]
+		if keys == nil {
+			keys = map[string]int{}
+			n[name] = keys
+		}
+		if _, ok := keys[key]; !ok {
+			keys[key] = len(keys) + 1
 		}
 	}
-	for _, s := range mt.Sessions {
+	for _, s := range sessions {
 		add(s.Key, s.Name)
 	}
-	for _, p := range mt.People() {
+	for _, p := range people {
 		add(p.Key, p.Name)
 	}
 	return n
@@ -307,7 +312,7 @@ func namesakesOf(mt *live.Meeting) namesakes {
 func (n namesakes) label(key, name string) string {
 	name = clean(name)
 	if keys := n[name]; len(keys) > 1 {
-		return fmt.Sprintf("%s #%d", name, slices.Index(keys, key)+1)
+		return fmt.Sprintf("%s #%d", name, keys[key])
 	}
 	return name
 }
