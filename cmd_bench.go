@@ -55,7 +55,7 @@ Generated stores are kept in --cache between runs: the first run builds them.`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.json, "json", "", "also write every figure as JSON to this file")
-	pf.BoolVar(&f.quick, "quick", false, "small sizes and short steps: a first look in about a minute")
+	pf.BoolVar(&f.quick, "quick", false, "small sizes and short steps: a first look in about two minutes")
 	pf.StringVar(&f.cache, "cache", "", "keep generated stores here between runs (default $XDG_CACHE_HOME/zoomwatch/bench)")
 	profilesFlag := func(fs *pflag.FlagSet) {
 		fs.StringVar(&f.profiles, "profiles", "", "keep each ingest step's CPU profile in this directory, labelled by part (go tool pprof -tagfocus part=live)")
