@@ -138,11 +138,7 @@ func (m *Model) partlyReceived(from, now time.Time) bool {
 		return true
 	}
 	for _, g := range m.data.gaps {
-		end := g.To
-		if end.IsZero() { // still open
-			end = now
-		}
-		if g.From.Before(to) && end.After(from) {
+		if g.From.Before(to) && g.From.Add(g.Duration(now)).After(from) {
 			return true
 		}
 	}
