@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"zoomwatch/feed"
 	"zoomwatch/store"
+	"zoomwatch/store/live"
 )
 
 // quits reports whether a command (or a batch) asks the program to quit.
@@ -1187,17 +1189,24 @@ func TestUncertainOutranksRecordingInTheMeetingsPane(t *testing.T) {
 
 // TestMeetingPageTellsNamesakesApart: two different people with one name (two guests
 // called "iPhone", two Ada Lovelaces) are numbered in the participants and the timeline.
+// participantItem is meeting.participant_joined or _left (kind) of meetings[0], for a
+// person of any name: joinItem's people each have their own name.
+func participantItem(kind, name, uuid string, when time.Time) feed.Item {
+	m := meetings[0]
+	p := map[string]any{"user_name": name, "participant_uuid": uuid, "join_time": when.UTC().Format(time.RFC3339)}
+	if kind == "left" {
+		p["leave_time"], p["leave_reason"] = when.UTC().Format(time.RFC3339), "left the meeting"
+	}
+	return decodedItem(map[string]any{"event": "meeting.participant_" + kind, "event_ts": when.UnixMilli(), "payload": map[string]any{
+		"account_id": "AAAAAABBBB",
+		"object":     map[string]any{"id": m.id, "uuid": "u" + m.id + "==", "host_id": "host-" + m.id, "topic": m.topic, "type": 2, "participant": p},
+	}}, when)
+}
+
 func TestMeetingPageTellsNamesakesApart(t *testing.T) {
 	m := meetings[0]
 	person := func(kind string, uuid string, when time.Time) feed.Item {
-		p := map[string]any{"user_name": "Ada Lovelace", "participant_uuid": uuid, "join_time": when.UTC().Format(time.RFC3339)}
-		if kind == "left" {
-			p["leave_time"], p["leave_reason"] = when.UTC().Format(time.RFC3339), "left the meeting"
-		}
-		return decodedItem(map[string]any{"event": "meeting.participant_" + kind, "event_ts": when.UnixMilli(), "payload": map[string]any{
-			"account_id": "AAAAAABBBB",
-			"object":     map[string]any{"id": m.id, "uuid": "u" + m.id + "==", "host_id": "host-" + m.id, "topic": m.topic, "type": 2, "participant": p},
-		}}, when)
+		return participantItem(kind, "Ada Lovelace", uuid, when)
 	}
 	f := newFixtureOf(t, ModeLive, 160, 45, []feed.Item{
 		person("joined", "p-first", at(10*time.Minute)), person("joined", "p-second", at(8*time.Minute)),
@@ -1214,5 +1223,153 @@ func TestMeetingPageTellsNamesakesApart(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^│\s+Ada Lovelace #1\s`).MatchString(s) {
 		t.Errorf("the participants table does not number the Ada still present:\n%s", s)
+	}
+}
+
+// busyMeeting is meetings[0] with every one of people joining, a minute apart.
+func busyMeeting() []feed.Item {
+	var items []feed.Item
+	for i := range people {
+		items = append(items, joinItem(meetings[0], i, at(time.Duration(30-i)*time.Minute)))
+	}
+	return items
+}
+
+// shownRange is the "first–last of n" of the screen's bottom border.
+func shownRange(t *testing.T, screen string) (first, last, n int) {
+	t.Helper()
+	mm := regexp.MustCompile(`(\d+)–(\d+) of (\d+)`).FindAllStringSubmatch(ansi.Strip(screen), -1)
+	if len(mm) == 0 {
+		t.Fatalf("no position shown:\n%s", ansi.Strip(screen))
+	}
+	g := mm[len(mm)-1]
+	first, _ = strconv.Atoi(g[1])
+	last, _ = strconv.Atoi(g[2])
+	n, _ = strconv.Atoi(g[3])
+	return first, last, n
+}
+
+// A detail page scrolled to its end (or past it) scrolls back from the end: each up key
+// moves it.
+func TestDetailPageScrollsBackFromTheEnd(t *testing.T) {
+	f := newFixtureOf(t, ModeLive, 80, 16, busyMeeting())
+	f.key("enter")
+	if _, ok := f.m.top().(*meetingPage); !ok {
+		t.Fatalf("enter opened %T", f.m.top())
+	}
+	f.key("G")
+	first, last, n := shownRange(t, f.screen())
+	if last != n {
+		t.Fatalf("G shows %d–%d of %d, not the end", first, last, n)
+	}
+	f.key("k")
+	if f2, _, _ := shownRange(t, f.screen()); f2 != first-1 {
+		t.Errorf("k after G shows from line %d, want %d", f2, first-1)
+	}
+	f.key("G", "j", "j", "pgdown", "k")
+	if f2, _, _ := shownRange(t, f.screen()); f2 != first-1 {
+		t.Errorf("k after scrolling past the end shows from line %d, want %d", f2, first-1)
+	}
+}
+
+// Scrolled down a meeting's page, the lines shown stay in place when new joins come in
+// above them.
+func TestMeetingPageKeepsItsPlaceAsJoinsArrive(t *testing.T) {
+	f := newFixtureOf(t, ModeLive, 80, 14, busyMeeting()[:10])
+	f.key("enter")
+	f.key("G", "k")
+	topLine := func() string {
+		lines := strings.Split(ansi.Strip(f.screen()), "\n")
+		for i, l := range lines {
+			if strings.Contains(l, "Meeting") && i+1 < len(lines) {
+				return lines[i+1]
+			}
+		}
+		t.Fatalf("no meeting box:\n%s", ansi.Strip(f.screen()))
+		return ""
+	}
+	before := topLine()
+	if !strings.Contains(before, "joined") {
+		t.Fatalf("not scrolled into the timeline: the first line shown is %q:\n%s", before, ansi.Strip(f.screen()))
+	}
+	f.feed(busyMeeting()[10:13]...)
+	if _, _, n := shownRange(t, f.screen()); n < 10 {
+		t.Fatalf("the page did not grow")
+	}
+	if after := topLine(); after != before {
+		t.Errorf("new joins moved the page: its first line went from\n%q to\n%q", before, after)
+	}
+}
+
+// openMeetingPage is a fixture of items (one meeting) with its page open.
+func openMeetingPage(t *testing.T, w, h int, items []feed.Item) (*fixture, string) {
+	t.Helper()
+	f := newFixtureOf(t, ModeLive, w, h, items)
+	f.key("enter")
+	if _, ok := f.m.top().(*meetingPage); !ok {
+		t.Fatalf("enter opened %T", f.m.top())
+	}
+	return f, ansi.Strip(f.screen())
+}
+
+// A guest whose own name is "Ada Lovelace #2" is not mistaken for the second of two Adas.
+func TestNamesakeNumbersDoNotCollideWithNames(t *testing.T) {
+	_, s := openMeetingPage(t, 160, 45, []feed.Item{
+		participantItem("joined", "Ada Lovelace", "p-a1", at(10*time.Minute)),
+		participantItem("joined", "Ada Lovelace #2", "p-literal", at(9*time.Minute)),
+		participantItem("joined", "Ada Lovelace", "p-a2", at(8*time.Minute)),
+	})
+	for _, want := range []string{"+ Ada Lovelace #1 joined", "+ Ada Lovelace #2 joined", "+ Ada Lovelace #3 joined"} {
+		if strings.Count(s, want) != 1 {
+			t.Errorf("the timeline shows %q %d times, want once:\n%s", want, strings.Count(s, want), s)
+		}
+	}
+}
+
+// Zoom's times are whole seconds: a stay that began and ended in one second reads, newest
+// first, as left above joined (not as someone who left and came back).
+func TestTimelineOrdersASameSecondStay(t *testing.T) {
+	when := at(time.Minute)
+	_, s := openMeetingPage(t, 160, 45, []feed.Item{
+		participantItem("joined", "Grace Hopper", "p-g", at(5*time.Minute)),
+		participantItem("joined", "Ada Lovelace", "p-a", when),
+		participantItem("left", "Ada Lovelace", "p-a", when),
+	})
+	left, joined := strings.Index(s, "− Ada Lovelace left"), strings.Index(s, "+ Ada Lovelace joined")
+	if left < 0 || joined < 0 || left > joined {
+		t.Errorf("newest first, the leave should be above its join:\n%s", s)
+	}
+}
+
+// In a meeting busier than its kept sessions, a present namesake whose join was dropped
+// keeps number 1, the page says that older joins are not shown, and at 50 columns the
+// numbers survive the cut of long names.
+func TestNamesakesInABusyMeeting(t *testing.T) {
+	start := at(3 * time.Hour)
+	items := []feed.Item{participantItem("joined", "Ada Lovelace Byron, Countess", "p-a1", start)}
+	n := live.MaxSessions + live.MaxSessions/4 + 10
+	for i := range n {
+		when := start.Add(time.Duration(i+1) * 10 * time.Second)
+		uuid := fmt.Sprintf("p-guest-%d", i)
+		items = append(items, participantItem("joined", "Guest", uuid, when), participantItem("left", "Guest", uuid, when.Add(5*time.Second)))
+	}
+	items = append(items, participantItem("joined", "Ada Lovelace Byron, Countess", "p-a2", at(time.Minute)))
+	f, s := openMeetingPage(t, 160, 45, items)
+	if !regexp.MustCompile(`(?m)^│\s+Ada Lovelace Byron, Countess #1\s+11:03:22\s`).MatchString(s) {
+		t.Errorf("the Ada present since the start is not #1:\n%s", s)
+	}
+	if !strings.Contains(s, "+ Ada Lovelace Byron, Countess #2 joined") {
+		t.Errorf("the later Ada is not #2:\n%s", s)
+	}
+	f.key("G")
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "earlier joins are not kept") {
+		t.Errorf("the end of the timeline does not say older joins were dropped:\n%s", s)
+	}
+
+	_, s = openMeetingPage(t, 50, 20, items)
+	for _, want := range []string{"#1", "#2"} {
+		if !regexp.MustCompile(`(?m)^│\s+Ada Lovelace[^│]*… ` + want + `\s`).MatchString(s) {
+			t.Errorf("at 50 columns the participants table lost %s:\n%s", want, s)
+		}
 	}
 }

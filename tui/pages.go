@@ -2,8 +2,10 @@ package tui
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 	"zoomwatch/store/live"
 )
@@ -21,6 +24,11 @@ import (
 // textView is the scrolling shared by the detail pages: a list of lines in a box.
 type textView struct {
 	off int
+	// As last drawn: the offset that shows the last line at the bottom (scrolling past it
+	// left up keys undoing the excess with nothing moving), and the first line shown.
+	maxOff int
+	drawn  bool
+	anchor string
 }
 
 // scroll applies movement keys and the wheel; it reports whether msg was one.
@@ -55,7 +63,10 @@ func (t *textView) scroll(m *Model, msg tea.Msg) bool {
 	default:
 		return false
 	}
-	t.off = max(t.off, 0)
+	if t.drawn {
+		t.off = min(t.off, t.maxOff)
+	}
+	t.off, t.anchor = max(t.off, 0), ""
 	return true
 }
 
@@ -63,10 +74,38 @@ func (t *textView) scroll(m *Model, msg tea.Msg) bool {
 func (t *textView) typing() bool             { return false }
 func (t *textView) input(*Model, int) string { return "" }
 
+// render draws lines from the offset. Scrolled down, the view stays on the line it showed
+// first when lines come in above it (a meeting's newest joins, the newest log entries).
 func (t *textView) render(m *Model, title, info string, lines []string, w, h int) string {
 	rows := h - 2
-	off := max(min(t.off, len(lines)-rows), 0)
+	t.maxOff = max(len(lines)-rows, 0)
+	off := min(t.off, t.maxOff)
+	if off > 0 && t.anchor != "" && lines[off] != t.anchor {
+		if i := nearest(lines, t.anchor, off); i >= 0 {
+			off = min(i, t.maxOff)
+		}
+	}
+	t.off, t.drawn = off, true
+	if off < len(lines) {
+		t.anchor = lines[off]
+	}
 	return m.styles.box(title, info, position(off, rows, len(lines)), lines[off:], w, h, true)
+}
+
+// nearest is the index of the line equal to s closest to i, or -1.
+func nearest(lines []string, s string, i int) int {
+	for d := 0; d < len(lines); d++ {
+		if j := i - d; j >= 0 && j < len(lines) && lines[j] == s {
+			return j
+		}
+		if j := i + d; j < len(lines) && lines[j] == s {
+			return j
+		}
+		if i-d < 0 && i+d >= len(lines) {
+			break
+		}
+	}
+	return -1
 }
 
 func textHelp(m *Model, extra ...key.Binding) []key.Binding {
@@ -218,15 +257,18 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 		until, people = p.ended, "Present when it ended"
 	}
 	lines = append(lines, "", " "+st.Bold.Render(fmt.Sprintf("%s (%d)", people, len(mt.Participants))))
-	cols := []column{{min: 10, max: 40, weight: 3}, {min: 10, max: 40, weight: 2, drop: 2}, {min: 8, max: 8}, {min: 6, max: 6, right: true}, {min: 7, max: 10, drop: 3}}
+	// Names (with their numbers) before emails: at 50 columns both were cut to 10 cells.
+	cols := []column{{min: 16, max: 40, weight: 3}, {min: 10, max: 40, weight: 2, drop: 2}, {min: 8, max: 8}, {min: 6, max: 6, right: true}, {min: 7, max: 10, drop: 3}}
 	widths := colWidths(cols, inner-2)
 	lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "Name"}, cell{text: "Email"}, cell{text: "Joined"}, cell{text: "For"}, cell{text: "Rejoins"})))
 	present := mt.People()
 	names := namesakesOf(mt.Sessions, present)
 	for _, pp := range present {
-		name := names.label(pp.Key, pp.Name)
+		var name string
 		if pp.Uncertain {
-			name = "? " + name
+			name = "? " + names.label(pp.Key, pp.Name, widths[0]-2)
+		} else {
+			name = names.label(pp.Key, pp.Name, widths[0])
 		}
 		rejoins := ""
 		if pp.Rejoins > 0 {
@@ -236,12 +278,16 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 			cell{text: clock(pp.Joined, now)}, cell{text: human(until.Sub(pp.Joined))}, cell{text: rejoins}))
 	}
 	lines = append(lines, "", " "+st.Bold.Render("Timeline")+st.Dim.Render(" · newest first"))
-	for _, e := range timeline(mt.Sessions) {
-		sign, name := st.Join.Render("+"), names.label(e.key, e.name)
-		text := name + " joined"
+	entries := timeline(mt.Sessions)
+	for _, e := range entries {
+		// The line's start, the name and what happened fit; the reason and stay may be cut.
+		at := clock(e.at, now)
+		sign, what := st.Join.Render("+"), " joined"
 		if !e.join {
-			sign = st.Leave.Render("−")
-			text = name + " left"
+			sign, what = st.Leave.Render("−"), " left"
+		}
+		text := names.label(e.key, e.name, inner-3-width(at)-3-len(what)) + what
+		if !e.join {
 			if e.reason != "" {
 				text += st.Dim.Render(" · " + clean(e.reason))
 			}
@@ -249,7 +295,11 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 				text += st.Dim.Render(" · stayed " + human(e.stay))
 			}
 		}
-		lines = append(lines, "  "+st.Dim.Render(clock(e.at, now))+" "+sign+" "+text)
+		lines = append(lines, "  "+st.Dim.Render(at)+" "+sign+" "+text)
+	}
+	if joins := countJoins(entries); mt.Joins > joins {
+		lines = append(lines, "  "+st.Dim.Render(fmt.Sprintf("… %s earlier joins are not kept: a meeting keeps its newest %s stays",
+			numfmt.Thousands(mt.Joins-joins), numfmt.Thousands(live.MaxSessions))))
 	}
 	return p.render(m, "Meeting", st.Dim.Render(firstKey(m.keys.History)+" history of this meeting"), lines, w, h)
 }
@@ -278,43 +328,86 @@ func timeline(sessions []live.Session) []timelineEntry {
 			out = append(out, e)
 		}
 	}
+	// Times are whole seconds: in a tie, what came later in the sessions happened later
+	// (a stay's leave after its join, a rejoin after the leave before it), so it goes first.
+	slices.Reverse(out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.After(out[j].at) })
 	return out
 }
 
-// namesakes numbers, for each name, the different people of a meeting who went by it, in
-// the order of their first stay: two guests called "iPhone" must not read as one person.
-type namesakes map[string]map[string]int // name → participant key → 1, 2, …
-
-func namesakesOf(sessions []live.Session, people []*live.Participant) namesakes {
-	n := namesakes{}
-	add := func(key, name string) {
-		name = clean(name)
-		keys := n[name]
-		if keys == nil {
-			keys = map[string]int{}
-			n[name] = keys
+func countJoins(entries []timelineEntry) int {
+	n := 0
+	for _, e := range entries {
+		if e.join {
+			n++
 		}
-		if _, ok := keys[key]; !ok {
-			keys[key] = len(keys) + 1
-		}
-	}
-	for _, s := range sessions {
-		add(s.Key, s.Name)
-	}
-	for _, p := range people {
-		add(p.Key, p.Name)
 	}
 	return n
 }
 
-// label is the name as shown: numbered ("Ada #2") when different people share it.
-func (n namesakes) label(key, name string) string {
-	name = clean(name)
-	if keys := n[name]; len(keys) > 1 {
-		return fmt.Sprintf("%s #%d", name, keys[key])
+// namesakes numbers, for each name, the different people of a meeting who went by it, in
+// the order they were first seen: two guests called "iPhone" must not read as one person.
+// Busy meetings keep only their newest sessions, so "first seen" is the earliest time still
+// known of each (a present person's join, their oldest kept session): a present person
+// whose first sessions were dropped keeps their place ahead of later namesakes.
+type namesakes map[nameOf]string // → the number shown after the name, " #2"
+
+type nameOf struct{ name, key string }
+
+func namesakesOf(sessions []live.Session, people []*live.Participant) namesakes {
+	first := map[nameOf]time.Time{}
+	see := func(key, name string, at time.Time) {
+		k := nameOf{clean(name), key}
+		if t, ok := first[k]; !ok || at.Before(t) {
+			first[k] = at
+		}
 	}
-	return name
+	for _, s := range sessions {
+		see(s.Key, s.Name, cmp.Or(s.Join, s.Leave))
+	}
+	for _, p := range people {
+		see(p.Key, p.Name, p.Joined)
+	}
+	byName := map[string][]nameOf{}
+	for k := range first {
+		byName[k.name] = append(byName[k.name], k)
+	}
+	n := namesakes{}
+	for name, ks := range byName {
+		if len(ks) < 2 {
+			continue
+		}
+		sort.Slice(ks, func(i, j int) bool {
+			if a, b := first[ks[i]], first[ks[j]]; !a.Equal(b) {
+				return a.Before(b)
+			}
+			return ks[i].key < ks[j].key
+		})
+		// A number that would read as someone's own name ("Ada #2" is a guest's name) is
+		// skipped.
+		num := 0
+		for _, k := range ks {
+			for {
+				num++
+				if byName[fmt.Sprintf("%s #%d", name, num)] == nil {
+					break
+				}
+			}
+			n[k] = fmt.Sprintf(" #%d", num)
+		}
+	}
+	return n
+}
+
+// label is the name as shown, cut to w cells: numbered ("Ada #2") when different people
+// share it, the number kept whatever is cut.
+func (n namesakes) label(key, name string, w int) string {
+	name = clean(name)
+	num := n[nameOf{name, key}]
+	if room := w - width(num); room >= 4 {
+		return trunc(name, room) + num
+	}
+	return trunc(name+num, w)
 }
 
 func (p *meetingPage) shortHelp(m *Model) []key.Binding { return textHelp(m, m.keys.History) }
