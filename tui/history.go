@@ -166,7 +166,7 @@ func fetchNewest(ctx context.Context, st *store.Store, f store.Filter, limit int
 	recs, next, done, err := collect(ctx, st, store.Query{Filter: f, Cursor: last + 1, Limit: limit})
 	slices.Reverse(recs)
 	msg := histMsg{covHi: last, atNewest: true, atOldest: done, covLo: next, err: err}
-	msg.rows, msg.err = withMarkers(st, recs, msg.covLo, msg.covHi, 0, msg.err)
+	msg.rows, msg.err = withMarkers(st, f, recs, msg.covLo, msg.covHi, 0, msg.err)
 	return msg
 }
 
@@ -177,7 +177,7 @@ func fetchOldest(ctx context.Context, st *store.Store, f store.Filter, limit int
 	if done {
 		msg.covHi = max(last, lastSeq(recs))
 	}
-	msg.rows, msg.err = withMarkers(st, recs, 0, msg.covHi, 0, msg.err)
+	msg.rows, msg.err = withMarkers(st, f, recs, 0, msg.covHi, 0, msg.err)
 	return msg
 }
 
@@ -197,7 +197,7 @@ func fetchAround(ctx context.Context, st *store.Store, f store.Filter, limit int
 	if nDone {
 		msg.covHi = max(last, lastSeq(newer))
 	}
-	msg.rows, msg.err = withMarkers(st, append(older, newer...), msg.covLo, msg.covHi, 0, err)
+	msg.rows, msg.err = withMarkers(st, f, append(older, newer...), msg.covLo, msg.covHi, 0, err)
 	return msg
 }
 
@@ -217,7 +217,7 @@ func (p *historyPage) extend(m *Model, kind histKind) tea.Cmd {
 			recs, next, done, err := collect(ctx, st, store.Query{Filter: f, Cursor: from, Limit: limit})
 			slices.Reverse(recs)
 			msg.covLo, msg.atOldest = next, done
-			msg.rows, msg.err = withMarkers(st, recs, next, from-1, 0, err)
+			msg.rows, msg.err = withMarkers(st, f, recs, next, from-1, 0, err)
 			return msg
 		}
 		last := st.LastSeq()
@@ -233,7 +233,7 @@ func (p *historyPage) extend(m *Model, kind histKind) tea.Cmd {
 		if done {
 			msg.covHi = max(last, lastSeq(recs), from)
 		}
-		msg.rows, msg.err = withMarkers(st, recs, from, msg.covHi, skipLog, err)
+		msg.rows, msg.err = withMarkers(st, f, recs, from, msg.covHi, skipLog, err)
 		return msg
 	}
 }
@@ -246,8 +246,8 @@ func lastSeq(recs []store.Record) uint64 {
 }
 
 // withMarkers reads the log entries for [lo, hi] (skipping entries up to skipLog, already
-// shown) and merges them among the events (ascending).
-func withMarkers(st *store.Store, recs []store.Record, lo, hi, skipLog uint64, err error) ([]hrow, error) {
+// shown, and those outside f's time bounds) and merges them among the events (ascending).
+func withMarkers(st *store.Store, f store.Filter, recs []store.Record, lo, hi, skipLog uint64, err error) ([]hrow, error) {
 	if hi < lo {
 		hi = lo
 	}
@@ -258,7 +258,7 @@ func withMarkers(st *store.Store, recs []store.Record, lo, hi, skipLog uint64, e
 	rows := make([]hrow, 0, len(recs)+len(entries))
 	j := 0
 	emit := func(e store.LogEntry) {
-		if e.Seq > skipLog {
+		if e.Seq > skipLog && logInWindow(e, f) {
 			rows = append(rows, hrow{marker: &e, at: e.At})
 		}
 	}
@@ -273,6 +273,20 @@ func withMarkers(st *store.Store, recs []store.Record, lo, hi, skipLog uint64, e
 		emit(entries[j])
 	}
 	return collapseMarkers(rows), err
+}
+
+// logInWindow reports whether a log entry belongs to a history bounded by since/until: a gap
+// that overlaps the window, anything else written in it. (Entries are placed by the
+// events around them, which a time-bounded window may not reach.)
+func logInWindow(e store.LogEntry, f store.Filter) bool {
+	from, to := e.At, e.At
+	if e.Kind == store.LogGap && e.Gap != nil {
+		from, to = e.Gap.From, e.Gap.To
+		if e.Gap.Open() {
+			to = e.At
+		}
+	}
+	return (f.Since.IsZero() || !to.Before(f.Since)) && (f.Until.IsZero() || from.Before(f.Until))
 }
 
 // collapseMarkers shortens long runs of transitions and anomalies (a day-long outage logs
@@ -447,9 +461,15 @@ func (p *historyPage) apply(m *Model, msg histMsg) tea.Cmd {
 			// Rows are in the order events were stored, which imports (with their own event
 			// times) break: say where the jump landed.
 			at := p.jumpAt.In(m.data.clock.Location()).Format("2006-01-02 15:04:05")
-			if r := p.selected(); r != nil && r.seq > 0 {
+			r := p.selected()
+			switch {
+			case r != nil && r.seq > 0 && r.at.Before(p.jumpAt):
+				// SeqAt lands on the newest event when none is that recent.
+				m.say(fmt.Sprintf("nothing stored from %s on: at the newest, #%d of %s", at, r.seq,
+					r.at.In(m.data.clock.Location()).Format("2006-01-02 15:04:05")))
+			case r != nil && r.seq > 0:
 				m.say(fmt.Sprintf("jumped to %s: #%d, the first stored from that time on", at, r.seq))
-			} else {
+			default:
 				m.say("jumped to " + at)
 			}
 		}

@@ -441,6 +441,14 @@ func TestHistoryFilterJumpAndEnds(t *testing.T) {
 	if s := ansi.Strip(f.screen()); !strings.Contains(s, fmt.Sprintf("13:30:00: #%d, the first stored from that time on", r.seq)) {
 		t.Errorf("the jump did not say where it landed:\n%s", lastLines(s, 2))
 	}
+	f.key("t")
+	f.typeText("2099-01-01 10:00")
+	f.key("enter")
+	if r := h.selected(); r == nil || r.seq != f.st.LastSeq() {
+		t.Errorf("a jump past the newest event selected %+v, want the newest", r)
+	} else if s := ansi.Strip(f.screen()); !strings.Contains(s, fmt.Sprintf("nothing stored from 2099-01-01 10:00:00 on: at the newest, #%d", r.seq)) {
+		t.Errorf("a jump past the newest event did not say so:\n%s", lastLines(s, 2))
+	}
 	f.key("g")
 	if h.cursor != 0 || !h.atOldest {
 		t.Errorf("g: cursor %d atOldest %v", h.cursor, h.atOldest)
@@ -1371,5 +1379,34 @@ func TestNamesakesInABusyMeeting(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^│\s+Ada Lovelace[^│]*… ` + want + `\s`).MatchString(s) {
 			t.Errorf("at 50 columns the participants table lost %s:\n%s", want, s)
 		}
+	}
+}
+
+// A history bounded by since/until shows the connection log of that window only: the
+// start's CONNECTING and LIVE are not in a window an hour later, a gap that overlaps one is.
+func TestTimeBoundedHistoryShowsOnlyItsWindowsLog(t *testing.T) {
+	f := newFixture(t, ModeHistory, 160, 45)
+	h := f.m.top().(*historyPage)
+	markers := func(window string) (kinds []string) {
+		f.key("/")
+		f.typeText(window)
+		f.key("enter")
+		if f.m.typing() {
+			t.Fatalf("filter %q not taken:\n%s", window, ansi.Strip(f.screen()))
+		}
+		for _, r := range h.rows {
+			if r.marker != nil {
+				kinds = append(kinds, r.marker.Kind)
+			}
+		}
+		f.key("esc")
+		return kinds
+	}
+	clk := func(d time.Duration) string { return at(d).Format("15:04:05") }
+	if got := markers("since:" + clk(35*time.Minute) + " until:" + clk(25*time.Minute)); len(got) > 0 {
+		t.Errorf("a window with no connection-log entries shows %v", got)
+	}
+	if got := markers("since:" + clk(20*time.Minute+30*time.Second) + " until:" + clk(18*time.Minute)); !slices.Contains(got, store.LogGap) {
+		t.Errorf("a window around the gap shows %v, not the gap", got)
 	}
 }
