@@ -2,7 +2,9 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -690,14 +692,27 @@ func (p *historyPage) export(m *Model) tea.Cmd {
 		return nil
 	}
 	st, f, dir := m.d.Store, p.filter, m.d.ExportDir
-	name := "zoomwatch-export-" + m.data.clock.Format("20060102-150405") + ".jsonl"
+	base := "zoomwatch-export-" + m.data.clock.Format("20060102-150405")
 	m.say("exporting…")
 	return func() tea.Msg {
-		path := filepath.Join(dir, name)
-		if abs, err := filepath.Abs(path); err == nil {
-			path = abs
+		// A second export in the same second gets the next free name, never another's file.
+		var path string
+		var file *os.File
+		var err error
+		for i := 1; ; i++ {
+			name := base + ".jsonl"
+			if i > 1 {
+				name = fmt.Sprintf("%s-%d.jsonl", base, i)
+			}
+			path = filepath.Join(dir, name)
+			if abs, aerr := filepath.Abs(path); aerr == nil {
+				path = abs
+			}
+			file, err = os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if !errors.Is(err, fs.ErrExist) || i == 100 {
+				break
+			}
 		}
-		file, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
 			return flashMsg("export failed: " + err.Error())
 		}

@@ -95,6 +95,20 @@ func TestQuitAsksWhileSSHViewersWatch(t *testing.T) {
 	if !quits(press(f.m, "q")) {
 		t.Error("a second q did not quit")
 	}
+	// Any other key takes the question back; esc says so and does nothing else.
+	f.key("enter", "esc") // a meeting's page, and back
+	press(f.m, "q")
+	f.key("esc")
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "not quitting") {
+		t.Errorf("esc did not take the question back:\n%s", lastLines(s, 2))
+	}
+	if quits(press(f.m, "q")) {
+		t.Error("q after esc quit without asking again")
+	}
+	press(f.m, "j")
+	if quits(press(f.m, "q")) {
+		t.Error("q after another key quit without asking again")
+	}
 	viewers = 0
 	g := newFixture(t, ModeLive, 120, 30)
 	g.m.d.Serving = f.m.d.Serving
@@ -877,6 +891,15 @@ func TestCopyAndExport(t *testing.T) {
 	}
 	if n := strings.Count(string(data), "\n"); n != len(started.Records) || !strings.HasPrefix(filepath.Base(path), "zoomwatch-export-20261122-140322") {
 		t.Errorf("%s has %d lines", path, n)
+	}
+	f.key("e") // in the same second
+	s = ansi.Strip(f.screen())
+	if i = strings.Index(s, report); i < 0 {
+		t.Fatalf("a second export in the same second: no %q:\n%s", report, lastLines(s, 2))
+	}
+	again := strings.TrimSpace(strings.SplitN(s[i+len(report):], "\n", 2)[0])
+	if again == path || filepath.Base(again) != "zoomwatch-export-20261122-140322-2.jsonl" {
+		t.Errorf("the second export went to %s (the first to %s)", again, path)
 	}
 
 	g := newFixture(t, ModeHistory, 100, 30)

@@ -321,6 +321,18 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(msg, km.Repaint) {
 		return tea.ClearScreen
 	}
+	// A quit that asked first is taken back by any other key; esc only takes it back.
+	if !m.quitArmed.IsZero() && !key.Matches(msg, km.Quit) {
+		armed := m.data.clock.Before(m.quitArmed)
+		m.quitArmed = time.Time{}
+		if armed && key.Matches(msg, km.Back) {
+			m.say("not quitting")
+			return nil
+		}
+		if armed {
+			m.flash = ""
+		}
+	}
 	if m.showHelp {
 		switch {
 		case key.Matches(msg, km.Quit):
