@@ -4,6 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,6 +17,7 @@ import (
 
 	"zoomwatch/feed"
 	"zoomwatch/feed/sim"
+	"zoomwatch/internal/testbin"
 	"zoomwatch/store"
 )
 
@@ -69,5 +75,53 @@ func TestTailStopsCleanlyWhenItsOutputCloses(t *testing.T) {
 	}
 	if !strings.Contains(log[0].Transition.Reason, "output closed") {
 		t.Errorf("stopped because %q, want the closed output", log[0].Transition.Reason)
+	}
+}
+
+// A stop signal, the terminal's hang-up included, ends tail (the process, as a user runs it)
+// cleanly: exit 0, the stop recorded, the database given up.
+func TestStopSignalsEndTailCleanly(t *testing.T) {
+	dir := isolate(t)
+	simFor(t, sim.Options{Seed: 3, Rate: 200})
+	bin := filepath.Join(dir, "bin", "zoomwatch")
+	testbin.Build(t, bin)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "events.db")
+			cmd := exec.Command(bin, "tail", "--db", db, "--log", filepath.Join(dir, "zoomwatch.log"))
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errOut syncBuffer
+			cmd.Stderr = &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// The first event printed: the link is live and events are stored.
+			if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+				cmd.Process.Kill()
+				t.Fatalf("no event printed: %v; stderr:\n%s", err, errOut.String())
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			go io.Copy(io.Discard, out)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("after %v: %v; stderr:\n%s", sig, err, errOut.String())
+			}
+			if _, err := os.Stat(db + ".owner"); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("after %v the database's owner file is still there (%v)", sig, err)
+			}
+			st, err := store.Open(store.Options{Path: db, ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			log, err := st.RecentLog(1)
+			if err != nil || len(log) != 1 || log[0].Transition == nil || log[0].Transition.State != feed.StateStopped {
+				t.Errorf("after %v the newest log entry is %+v (%v), want the stopped transition", sig, log, err)
+			}
+		})
 	}
 }

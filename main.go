@@ -41,8 +41,13 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func usageErr(err error) error { return &exitError{2, err} }
 
+// stopSignals end any command cleanly (events stored, the stop recorded). SIGHUP is the
+// terminal closing under the monitor (a closed SSH session or tmux window): by default it
+// would kill the process like kill -9, leaving a gap marked as an unclean stop.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
