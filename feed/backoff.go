@@ -21,6 +21,11 @@ type Backoff struct {
 	AuthFailed, AuthFailedMax time.Duration
 	// StableAfter: a link live this long resets the Min and AuthFailed sequences (2 min).
 	StableAfter time.Duration
+	// DropResetAfter: a link that was live this long before it failed restarts the Min
+	// sequence (10 s). Such links are no reconnect storm, and every second of waiting is
+	// events Zoom never redelivers: with drops every 20 s the wait grew to 30 s and more
+	// than half of the events were lost.
+	DropResetAfter time.Duration
 }
 
 func (b Backoff) withDefaults() Backoff {
@@ -36,6 +41,7 @@ func (b Backoff) withDefaults() Backoff {
 	def(&b.AuthFailed, time.Minute)
 	def(&b.AuthFailedMax, 10*b.AuthFailed)
 	def(&b.StableAfter, 2*time.Minute)
+	def(&b.DropResetAfter, min(10*time.Second, b.StableAfter))
 	return b
 }
 
@@ -56,6 +62,8 @@ func (p *retryPolicy) next(k endKind, liveFor time.Duration) time.Duration {
 	case liveFor >= p.b.StableAfter:
 		// Not replaced: a fight with another consumer has long live periods too.
 		p.failures, p.rejected = 0, 0
+	case liveFor >= p.b.DropResetAfter && k == endFailed:
+		p.failures = 0
 	}
 	var d time.Duration
 	switch k {

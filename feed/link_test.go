@@ -766,6 +766,11 @@ func TestAnomaliesKeptLinkStaysUp(t *testing.T) {
 		if a := it.Anomaly; a.Kind != b.kind || string(a.Data) != b.frame || a.Size != len(b.frame) || a.Error == "" {
 			t.Errorf("%q: anomaly %s %q (%d bytes, error %q), want %s", b.frame, a.Kind, a.Data, a.Size, a.Error, b.kind)
 		}
+		// The log and tail show the size beside the error: it must not say it again
+		// ("binary frame of 4 bytes (4 B)").
+		if a := it.Anomaly; b.binary && a.Error != "binary frame" {
+			t.Errorf("binary frame: error %q, want \"binary frame\"", a.Error)
+		}
 	}
 	if it := r.next(); it.Event == nil {
 		t.Fatalf("got %+v, want the good event after the bad frames", it)
@@ -1020,7 +1025,7 @@ func TestTokenNeverInReasonsOrLogs(t *testing.T) {
 func TestRetryPolicy(t *testing.T) {
 	b := Backoff{}.withDefaults()
 	if b.Min != time.Second || b.Max != 30*time.Second || b.Replaced != 30*time.Second || b.ReplacedMax != 5*time.Minute ||
-		b.AuthFailed != time.Minute || b.AuthFailedMax != 10*time.Minute || b.StableAfter != 2*time.Minute {
+		b.AuthFailed != time.Minute || b.AuthFailedMax != 10*time.Minute || b.StableAfter != 2*time.Minute || b.DropResetAfter != 10*time.Second {
 		t.Fatalf("defaults %+v", b)
 	}
 	within := func(got, want time.Duration) bool { return got >= want*8/10 && got <= want*12/10 }
@@ -1030,9 +1035,15 @@ func TestRetryPolicy(t *testing.T) {
 			t.Errorf("failure %d: %v, want %vs ±20%%", i, got, want)
 		}
 	}
-	// Short-lived links keep growing; a stable one resets.
-	if got := p.next(endFailed, time.Minute); !within(got, 30*time.Second) {
+	// Short-lived links keep growing; one live for DropResetAfter resets, as does a stable one.
+	if got := p.next(endFailed, 5*time.Second); !within(got, 30*time.Second) {
 		t.Errorf("after a short link: %v", got)
+	}
+	if got := p.next(endFailed, 20*time.Second); !within(got, time.Second) {
+		t.Errorf("after a link live for 20 s: %v, want 1s", got)
+	}
+	for range 3 {
+		p.next(endFailed, 0)
 	}
 	if got := p.next(endFailed, 3*time.Minute); !within(got, time.Second) {
 		t.Errorf("after a stable link: %v, want 1s", got)
