@@ -515,10 +515,12 @@ func lastIndexFold(s, sub string) int {
 
 // Sanitize makes arbitrary bytes safe to show on a terminal: invalid UTF-8 and control
 // characters become U+FFFD, so a hostile payload cannot move the cursor or change colours.
+// Bidirectional overrides, embeddings and isolates are dropped: a name holding U+202E
+// would show the rest of its line reversed, a participant's name posing as another's.
 func Sanitize(s string) string {
 	clean := true
 	for _, r := range s {
-		if r == utf8.RuneError || r < 0x20 || (r >= 0x7f && r < 0xa0) {
+		if unsafeRune(r) {
 			clean = false
 			break
 		}
@@ -528,15 +530,25 @@ func Sanitize(s string) string {
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if r == utf8.RuneError || r < 0x20 || (r >= 0x7f && r < 0xa0) {
-			if r == '\t' || r == '\n' {
-				b.WriteByte(' ')
-				continue
-			}
+		switch {
+		case bidiControl(r):
+		case r == '\t' || r == '\n':
+			b.WriteByte(' ')
+		case unsafeRune(r):
 			b.WriteRune('\uFFFD')
-			continue
+		default:
+			b.WriteRune(r)
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r == utf8.RuneError || r < 0x20 || (r >= 0x7f && r < 0xa0) || bidiControl(r)
+}
+
+// bidiControl: U+202A–U+202E and U+2066–U+2069. (The marks U+200E/U+200F only nudge
+// neutral characters, and right-to-left names use them.)
+func bidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }

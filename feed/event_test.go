@@ -340,3 +340,23 @@ func BenchmarkDecodeFrame(b *testing.B) {
 		}
 	})
 }
+
+// Sanitize: what reaches a terminal from a payload cannot steer it.
+func TestSanitize(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ada Lovelace":              "Ada Lovelace",
+		"李小龍 👩‍💻":                   "李小龍 👩‍💻",
+		"evil\x1b[2Jname":           "evil\uFFFD[2Jname",
+		"a\tb\nc\rd":                "a b c\uFFFDd",
+		"bad\xffbyte":               "bad\uFFFDbyte",
+		"c1\u009bcontrol":           "c1\uFFFDcontrol",
+		"Bob\u202Egnp.exe":          "Bobgnp.exe",
+		"x\u2066isolate\u2069y":     "xisolatey",
+		"عربي\u200Fmark":            "عربي\u200Fmark",
+		"\u202Aembedded\u202C tail": "embedded tail",
+	} {
+		if got := Sanitize(in); got != want {
+			t.Errorf("Sanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

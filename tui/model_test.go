@@ -1433,3 +1433,19 @@ func TestTimeBoundedHistoryShowsOnlyItsWindowsLog(t *testing.T) {
 		t.Errorf("a window around the gap shows %v, not the gap", got)
 	}
 }
+
+// Names that look the same are namesakes: one typed with a combining diaeresis, one with a
+// trailing space.
+func TestNamesakesThatLookTheSame(t *testing.T) {
+	_, s := openMeetingPage(t, 160, 45, []feed.Item{
+		participantItem("joined", "Zo\u00eb Str\u00f6m", "p-z1", at(10*time.Minute)),
+		participantItem("joined", "Zoe\u0308 Stro\u0308m", "p-z2", at(9*time.Minute)),
+		participantItem("joined", "Grace Hopper", "p-g1", at(8*time.Minute)),
+		participantItem("joined", "Grace Hopper ", "p-g2", at(7*time.Minute)),
+	})
+	for _, want := range []string{"Zo\u00eb Str\u00f6m #1 joined", "Zoe\u0308 Stro\u0308m #2 joined", "Grace Hopper #1 joined", "Grace Hopper #2 joined"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the timeline lacks %q:\n%s", want, s)
+		}
+	}
+}

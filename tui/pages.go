@@ -14,6 +14,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"golang.org/x/text/unicode/norm"
 
 	"zoomwatch/feed"
 	"zoomwatch/internal/numfmt"
@@ -357,7 +358,7 @@ type nameOf struct{ name, key string }
 func namesakesOf(sessions []live.Session, people []*live.Participant) namesakes {
 	first := map[nameOf]time.Time{}
 	see := func(key, name string, at time.Time) {
-		k := nameOf{clean(name), key}
+		k := nameOf{sameName(name), key}
 		if t, ok := first[k]; !ok || at.Before(t) {
 			first[k] = at
 		}
@@ -399,11 +400,17 @@ func namesakesOf(sessions []live.Session, people []*live.Participant) namesakes 
 	return n
 }
 
+// sameName is what names that look the same have in common: "Zoë" typed with a combining
+// diaeresis, or with a trailing space, is the same name on screen.
+func sameName(name string) string {
+	return norm.NFC.String(strings.TrimSpace(clean(name)))
+}
+
 // label is the name as shown, cut to w cells: numbered ("Ada #2") when different people
 // share it, the number kept whatever is cut.
 func (n namesakes) label(key, name string, w int) string {
-	name = clean(name)
-	num := n[nameOf{name, key}]
+	num := n[nameOf{sameName(name), key}]
+	name = strings.TrimSpace(clean(name))
 	if room := w - width(num); room >= 4 {
 		return trunc(name, room) + num
 	}
