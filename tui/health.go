@@ -94,7 +94,11 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 	if narrow {
 		label = "ev/min"
 	}
-	add(5, label, st.Spark.Render(sparkline(full))+" "+figure)
+	lost := make([]bool, len(full))
+	for i := range full {
+		lost[i] = m.notReceived(now.Truncate(time.Minute).Add(-time.Duration(len(full)-i)*time.Minute), now)
+	}
+	add(5, label, st.Spark.Render(sparkline(full, lost))+" "+figure)
 
 	gapLines := m.gapLines(text)
 	add(3, "gaps", trunc(gapLines[0], text))
@@ -139,6 +143,16 @@ func (m *Model) partlyReceived(from, now time.Time) bool {
 	}
 	for _, g := range m.data.gaps {
 		if g.From.Before(to) && g.From.Add(g.Duration(now)).After(from) {
+			return true
+		}
+	}
+	return false
+}
+
+// notReceived reports whether a gap covers the whole minute from from.
+func (m *Model) notReceived(from, now time.Time) bool {
+	for _, g := range m.data.gaps {
+		if !g.From.After(from) && !g.From.Add(g.Duration(now)).Before(from.Add(time.Minute)) {
 			return true
 		}
 	}

@@ -212,8 +212,9 @@ func bytesHuman(n int64) string {
 var sparkRunes = []rune("▁▂▃▄▅▆▇█")
 
 // sparkline draws values scaled to their maximum; zero is the lowest bar, so an idle minute
-// still shows as a baseline.
-func sparkline(vals []int) string {
+// still shows as a baseline. Minutes nothing was received in (lost, when given) are blank:
+// a quiet minute and one nobody listened to must not look alike.
+func sparkline(vals []int, lost []bool) string {
 	peak := 0
 	for _, v := range vals {
 		peak = max(peak, v)
@@ -225,6 +226,9 @@ func sparkline(vals []int) string {
 			idx = 1 + v*(len(sparkRunes)-2)/peak
 		}
 		rs[i] = sparkRunes[idx]
+		if i < len(lost) && lost[i] && v == 0 {
+			rs[i] = ' '
+		}
 	}
 	return string(rs)
 }
