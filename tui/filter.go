@@ -226,6 +226,14 @@ func newPaneFilter(line string, now time.Time) (paneFilter, error) {
 
 func (pf *paneFilter) empty() bool { return pf.line == "" }
 
+// narrowsLists reports whether the filter applies to the meetings and recordings panes:
+// type narrows only the joins and leaves.
+func (pf *paneFilter) narrowsLists() bool {
+	f := pf.f
+	f.Types = nil
+	return !f.IsZero()
+}
+
 // within reports whether t is inside since and until; a zero t (never seen) is not, when
 // either is set.
 func (pf *paneFilter) within(t time.Time) bool {

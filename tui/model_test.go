@@ -351,6 +351,9 @@ func TestDashboardFilterQualifiers(t *testing.T) {
 	if !strings.Contains(s, fmt.Sprintf("Active meetings (%d)", len(snap.Meetings))) {
 		t.Errorf("type: narrowed the meetings:\n%s", s)
 	}
+	if n := strings.Count(s, "filter: type:meeting.participant_left"); n != 1 {
+		t.Errorf("type: is shown as the filter of %d panes, want the joins & leaves alone:\n%s", n, s)
+	}
 
 	// meeting: one meeting by number, in every pane.
 	mt := snap.Meetings[0]

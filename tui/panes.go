@@ -68,25 +68,25 @@ func (d *dashboard) meetingsPane(m *Model, r rect, focused bool) string {
 		lines = append(lines, line)
 	}
 	if len(list) == 0 {
-		lines = append(lines, st.Dim.Render(d.emptyText(m, "No active meetings")))
+		lines = append(lines, st.Dim.Render(d.emptyText(m, "No active meetings", d.filter.narrowsLists())))
 	}
 	title := fmt.Sprintf("%s (%d)", paneNames[paneMeetings], len(list))
 	info := ""
 	if d.sortBy != sortRunning {
 		info = st.Dim.Render(sortNames[d.sortBy])
 	}
-	if !d.filter.empty() {
+	if d.filter.narrowsLists() {
 		info = st.Warn.Render("filter: " + clean(d.filter.line))
 	}
 	return st.box(title, info, uncertainFoot(position(s.offset, rows, len(list)), uncertain), lines, r.w, r.h, focused)
 }
 
 // emptyText says why a list is empty: still loading, filtered out, or really nothing.
-func (d *dashboard) emptyText(m *Model, nothing string) string {
+func (d *dashboard) emptyText(m *Model, nothing string, filtered bool) string {
 	switch {
 	case !m.data.loaded:
 		return " loading…"
-	case !d.filter.empty():
+	case filtered:
 		return " nothing matches the filter"
 	}
 	return " " + nothing
@@ -135,7 +135,7 @@ func (d *dashboard) joinsPane(m *Model, r rect, focused bool) string {
 		lines = append(lines, line)
 	}
 	if len(rows) == 0 {
-		lines = append(lines, st.Dim.Render(d.emptyText(m, "No joins or leaves yet")))
+		lines = append(lines, st.Dim.Render(d.emptyText(m, "No joins or leaves yet", !d.filter.empty())))
 	}
 	info := st.OK.Render("● following")
 	if !d.follow {
@@ -214,7 +214,7 @@ func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
 		lines = append(lines, line)
 	}
 	if len(list) == 0 {
-		lines = append(lines, st.Dim.Render(d.emptyText(m, "No recordings in the last 48h")))
+		lines = append(lines, st.Dim.Render(d.emptyText(m, "No recordings in the last 48h", d.filter.narrowsLists())))
 	}
 	info, above := "", 0
 	for _, rc := range list[:s.offset] {
