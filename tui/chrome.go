@@ -168,6 +168,13 @@ func (m *Model) header(w int) string {
 		segs = append(segs, segment{c.reason, 2})
 	}
 	right := clock(now, now)
+	if m.d.Serving != nil && w < 100 {
+		// Narrow: the count alone, dropped before the state and the last event. Whoever
+		// quits must see that others are watching.
+		if _, n := m.d.Serving(); n > 0 {
+			segs = append(segs, segment{st.Viewer.Render(numfmt.Plural(n, "SSH viewer")), 3})
+		}
+	}
 	if m.d.Viewer != "" && w >= 100 {
 		right = st.Viewer.Render(clean(m.d.Viewer)) + "  " + right
 	} else if m.d.Serving != nil && w >= 100 {

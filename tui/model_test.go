@@ -86,6 +86,11 @@ func TestQuitAsksWhileSSHViewersWatch(t *testing.T) {
 	if s := ansi.Strip(f.screen()); !strings.Contains(strings.Split(s, "\n")[0], "ssh :2299 · 2 viewers") {
 		t.Errorf("the header does not say it serves 2 viewers:\n%s", s)
 	}
+	f.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if s := ansi.Strip(f.screen()); !strings.Contains(strings.Split(s, "\n")[0], "2 SSH viewers") {
+		t.Errorf("at 80 columns the header does not say 2 viewers watch:\n%s", s)
+	}
+	f.send(tea.WindowSizeMsg{Width: 120, Height: 30})
 	if quits(press(f.m, "q")) {
 		t.Fatal("q quit at once with 2 SSH viewers watching")
 	}
