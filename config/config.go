@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,14 +20,14 @@ import (
 
 // Config is every setting.
 type Config struct {
-	Zoom      Zoom                `toml:"zoom"`
-	DB        string              `toml:"db"`
-	Log       string              `toml:"log"`
-	Heartbeat Duration            `toml:"heartbeat"`
-	Retain    Duration            `toml:"retain"`
-	MaxDBSize Size                `toml:"max_db_size"`
-	SSH       SSH                 `toml:"ssh"`
-	Keys      map[string][]string `toml:"keys"` // action → keys, e.g. quit = ["q", "ctrl+c"]
+	Zoom      Zoom     `toml:"zoom"`
+	DB        string   `toml:"db"`
+	Log       string   `toml:"log"`
+	Heartbeat Duration `toml:"heartbeat"`
+	Retain    Duration `toml:"retain"`
+	MaxDBSize Size     `toml:"max_db_size"`
+	SSH       SSH      `toml:"ssh"`
+	Keys      Keys     `toml:"keys"` // action → keys, e.g. quit = ["q", "ctrl+c"]
 
 	// File is the config file that was read ("" when none).
 	File string `toml:"-"`
@@ -261,21 +262,94 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
-// ParseDuration is time.ParseDuration plus days ("30d").
+// MaxDuration is the longest duration zoomwatch takes: 100 years. time.Duration ends at
+// about 292 years, and past that a duration wraps around (999999d ago was read as a time in
+// the future).
+const MaxDuration = 36500 * 24 * time.Hour
+
+// ErrTooLong is wrapped by ParseDuration's error for a duration longer than MaxDuration.
+var ErrTooLong = errors.New("at most 100 years, 36500d")
+
+var durationUnits = map[string]float64{
+	"ns": 1, "us": 1e3, "µs": 1e3, "μs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9,
+	"d": 24 * 3600e9, "w": 7 * 24 * 3600e9,
+}
+
+// ParseDuration reads what time.ParseDuration does plus days and weeks ("30d", "1.5d",
+// "1w", "1d12h"); negative durations and ones longer than MaxDuration are errors. It is
+// the one reader of durations, settings and "2h ago" alike, so that none of them can
+// overflow.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.ParseFloat(n, 64)
-		if err != nil || days < 0 {
-			return 0, fmt.Errorf("bad duration %q: use e.g. 30s, 12h or 30d", s)
+	bad := fmt.Errorf("bad duration %q: use e.g. 30s, 12h, 30d or 1w", s)
+	if s == "0" {
+		return 0, nil
+	}
+	// Summed in float64 nanoseconds, which cannot overflow; exact to the nanosecond up to
+	// 104 days, and to a microsecond beyond.
+	var ns float64
+	for rest := strings.TrimPrefix(s, "+"); ; {
+		num := len(rest) - len(strings.TrimLeft(rest, "0123456789."))
+		unit := num + len(rest[num:]) - len(strings.TrimLeft(rest[num:], "nuµμsmhdw"))
+		n, err := strconv.ParseFloat(rest[:num], 64)
+		mult, ok := durationUnits[rest[num:unit]]
+		if err != nil && !errors.Is(err, strconv.ErrRange) || !ok {
+			return 0, bad
 		}
-		return time.Duration(days * float64(24*time.Hour)), nil
+		ns += n * mult
+		if rest = rest[unit:]; rest == "" {
+			break
+		}
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("bad duration %q: use e.g. 30s, 12h or 30d", s)
+	if ns > float64(MaxDuration) {
+		return 0, fmt.Errorf("%q is too long: %w", s, ErrTooLong)
 	}
-	return d, nil
+	return time.Duration(math.Round(ns)), nil
+}
+
+// Keys is the [keys] table: action → keys. An action takes one key as a string too
+// (quit = "q"), and the names the help screen shows for keys (pgdn, ↑, ↓) as well as the
+// key names Bubble Tea reports (pgdown, up, down); validating them is the TUI's job.
+type Keys map[string][]string
+
+// keyAliases maps the help screen's names for keys to Bubble Tea's.
+var keyAliases = map[string]string{"pgdn": "pgdown", "↑": "up", "↓": "down"}
+
+func (k *Keys) UnmarshalTOML(v any) error {
+	table, ok := v.(map[string]any)
+	if !ok {
+		return errors.New("keys: want a table of action = [\"key\", …]")
+	}
+	*k = Keys{}
+	for action, val := range table {
+		var keys []string
+		switch val := val.(type) {
+		case string:
+			keys = []string{val}
+		case []any:
+			for _, e := range val {
+				s, ok := e.(string)
+				if !ok {
+					return fmt.Errorf("keys: %s: %v is not a key name in quotes, e.g. %s = [\"q\"]", action, e, action)
+				}
+				keys = append(keys, s)
+			}
+		default:
+			return fmt.Errorf("keys: %s: want a key or a list of keys in quotes, e.g. %s = \"q\" or %s = [\"q\", \"x\"]", action, action, action)
+		}
+		for i, key := range keys {
+			// The alias is the key itself or follows modifiers: "shift+pgdn".
+			mods, base := "", key
+			if j := strings.LastIndex(key, "+"); j > 0 && j < len(key)-1 {
+				mods, base = key[:j+1], key[j+1:]
+			}
+			if name, ok := keyAliases[base]; ok {
+				keys[i] = mods + name
+			}
+		}
+		(*k)[action] = keys
+	}
+	return nil
 }
 
 // Size is a byte count written as "500MB", "2GB" or plain bytes.

@@ -2,8 +2,10 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +120,55 @@ func TestParseSizeAndDuration(t *testing.T) {
 	}
 	if d, err := ParseDuration("1.5d"); err != nil || d != 36*time.Hour {
 		t.Errorf("1.5d = %v %v", d, err)
+	}
+}
+
+// TestParseDurationRefusesWhatOverflows: 999999d used to wrap around time.Duration into a
+// time in the future (or, for a setting, a negative duration).
+func TestParseDurationRefusesWhatOverflows(t *testing.T) {
+	for _, s := range []string{"999999d", "106752d", "50000w", "100000000h", "36501d", "36500d1s", strings.Repeat("9", 400) + "h"} {
+		_, err := ParseDuration(s)
+		if want := fmt.Sprintf("%q is too long: at most 100 years, 36500d", s); !errors.Is(err, ErrTooLong) || err.Error() != want {
+			t.Errorf("ParseDuration(%q): %v, want %q", s, err, want)
+		}
+	}
+	for in, want := range map[string]time.Duration{
+		"36500d": MaxDuration, "1w": 7 * 24 * time.Hour, "1.5d": 36 * time.Hour, "1d12h": 36 * time.Hour,
+		"1h30m": 90 * time.Minute, "1.5h": 90 * time.Minute, "90s": 90 * time.Second, "500ms": 500 * time.Millisecond,
+		"0": 0, "0s": 0, " 30s ": 30 * time.Second, "+2h": 2 * time.Hour, "1.1s": 1100 * time.Millisecond, "3µs": 3 * time.Microsecond,
+	} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-5s", "5", "1x", "d", "1h30", "14:03", "2026-11-22", "1e3s", "1..5h", "1hm"} {
+		if _, err := ParseDuration(bad); err == nil || errors.Is(err, ErrTooLong) {
+			t.Errorf("ParseDuration(%q): %v, want a bad duration", bad, err)
+		}
+	}
+}
+
+// TestKeysTakeOneKeyAndTheHelpScreensNames: quit = "q" used to fail with "incompatible
+// types: TOML value has type string; destination has type slice", and pgdn (as the help
+// screen shows pgdown) was not a key name.
+func TestKeysTakeOneKeyAndTheHelpScreensNames(t *testing.T) {
+	c, err := Parse("config.toml", []byte("[keys]\nquit = \"x\"\npagedown = [\"pgdn\", \"shift+pgdn\"]\nup = [\"↑\", \"k\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Keys{"quit": {"x"}, "pagedown": {"pgdown", "shift+pgdown"}, "up": {"up", "k"}}
+	if !reflect.DeepEqual(c.Keys, want) {
+		t.Errorf("keys %q, want %q", c.Keys, want)
+	}
+	for in, msg := range map[string]string{
+		"[keys]\nquit = 5\n":   `keys: quit: want a key or a list of keys in quotes, e.g. quit = "q" or quit = ["q", "x"]`,
+		"[keys]\nquit = [5]\n": `keys: quit: 5 is not a key name in quotes, e.g. quit = ["q"]`,
+	} {
+		_, err := Parse("config.toml", []byte(in))
+		var ce *Error
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%q: %v, want %q", in, err, msg)
+		}
 	}
 }
 

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"zoomwatch/config"
 	"zoomwatch/store"
 	"zoomwatch/store/live"
 )
@@ -126,18 +126,12 @@ func ParseWhen(s string, now time.Time) (time.Time, error) {
 	if d, ok := strings.CutSuffix(s, " ago"); ok { // "2h ago", as the jump prompt says
 		s = strings.TrimSpace(d)
 	}
-	if d, ok := parseAgo(s); ok {
+	// One reader of durations for the whole program: it refuses what would overflow
+	// time.Duration (999999d used to wrap around into a time in the future).
+	if d, err := config.ParseDuration(s); err == nil {
 		return now.Add(-d), nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	for unit, d := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} { // 1.5d
-		if n, ok := strings.CutSuffix(s, unit); ok {
-			if f, err := strconv.ParseFloat(n, 64); err == nil && f >= 0 && f < 1e5 {
-				return now.Add(-time.Duration(f * float64(d))), nil
-			}
-		}
+	} else if errors.Is(err, config.ErrTooLong) {
+		return time.Time{}, fmt.Errorf("%s is too far back (%w)", s, config.ErrTooLong)
 	}
 	loc := now.Location()
 	for _, layout := range []string{"15:04", "15:04:05"} {
@@ -166,42 +160,6 @@ func isClock(s string) bool {
 	_, err1 := time.Parse("15:04", s)
 	_, err2 := time.Parse("15:04:05", s)
 	return err1 == nil || err2 == nil
-}
-
-// parseAgo reads 90s, 15m, 2h, 1h30m, 3d, 1w.
-func parseAgo(s string) (time.Duration, bool) {
-	var total time.Duration
-	for s != "" {
-		i := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == 0 || i == len(s) {
-			return 0, false
-		}
-		n, err := strconv.Atoi(s[:i])
-		if err != nil {
-			return 0, false
-		}
-		var unit time.Duration
-		switch s[i] {
-		case 's':
-			unit = time.Second
-		case 'm':
-			unit = time.Minute
-		case 'h':
-			unit = time.Hour
-		case 'd':
-			unit = 24 * time.Hour
-		case 'w':
-			unit = 7 * 24 * time.Hour
-		default:
-			return 0, false
-		}
-		total += time.Duration(n) * unit
-		s = s[i+1:]
-	}
-	return total, true
 }
 
 // paneFilter is a filter line as the live panes apply it: the history's grammar, each part

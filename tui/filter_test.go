@@ -39,6 +39,25 @@ func TestParseWhen(t *testing.T) {
 	}
 }
 
+// TestParseWhenRefusesWhatIsTooFarBack: 100000000h used to wrap around time.Duration (the
+// jump said "jumped to 2310-01-22"), and since:999999d matched nothing.
+func TestParseWhenRefusesWhatIsTooFarBack(t *testing.T) {
+	now := time.Date(2026, 11, 22, 14, 3, 20, 0, time.UTC)
+	for _, in := range []string{"100000000h", "999999d", "106752d ago", "50000w", "36501d"} {
+		_, err := ParseWhen(in, now)
+		want := strings.TrimSuffix(in, " ago") + " is too far back (at most 100 years, 36500d)"
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+	if _, err := parseFilter("since:999999d", now); err == nil || err.Error() != "since: 999999d is too far back (at most 100 years, 36500d)" {
+		t.Errorf("filter since:999999d: %v", err)
+	}
+	if got, err := ParseWhen("36500d", now); err != nil || !got.Equal(now.Add(-36500*24*time.Hour)) {
+		t.Errorf("36500d: %v, %v", got, err)
+	}
+}
+
 // TestParseFilter: the filter line's grammar, shared by history and the live panes, and its
 // errors.
 func TestParseFilter(t *testing.T) {
