@@ -149,7 +149,7 @@ func (c *txCtx) pruneLog(firstSeq uint64, before time.Time, byAge bool) error {
 // left behind, then replaces the original: write to path.compact.tmp, fsync, rename. The
 // database must not be in use. It returns the sizes before and after.
 func Compact(path string, lockWait time.Duration) (before, after int64, err error) {
-	if err := sniff(path); err != nil {
+	if err := sniff(path, false); err != nil { // an empty file has nothing to compact
 		return 0, 0, err
 	}
 	tmp := path + ".compact.tmp"

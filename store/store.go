@@ -87,7 +87,8 @@ type Options struct {
 	encodeHook func()
 }
 
-// Owner is written beside the database while a process holds it read-write.
+// Owner is written beside the database while a process holds it: by every writer, and by
+// a reader when no other live process is named there (readers share the database).
 type Owner struct {
 	PID     int       `json:"pid"`
 	Command string    `json:"command"`
@@ -96,6 +97,8 @@ type Owner struct {
 	SSH string `json:"ssh,omitempty"`
 	// Screen: the process shows the monitor on its own terminal.
 	Screen bool `json:"screen,omitempty"`
+	// ReadOnly: the process only reads (history, export).
+	ReadOnly bool `json:"read_only,omitempty"`
 }
 
 // Store is an open database. It is safe for concurrent use.
@@ -125,6 +128,8 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// ownerFile: this handle wrote the owner file, and removes it on Close.
+	ownerFile bool
 }
 
 // LockedError says the database is held by another process.
@@ -146,8 +151,11 @@ func (e *LockedError) Error() string {
 		}
 		b.WriteString(")")
 	}
-	b.WriteString(". Only one process can open the database at a time.")
-	if o := e.Owner; o != nil && o.SSH != "" {
+	// bbolt locks the file: exclusively for a writer, shared for a reader.
+	b.WriteString(". A command that writes to the database needs it to itself; read-only ones (history, export) can share it with each other.")
+	if o := e.Owner; o != nil && o.ReadOnly {
+		b.WriteString(" That one only reads: quit it (or let it finish) first.")
+	} else if o != nil && o.SSH != "" {
 		fmt.Fprintf(&b, " Its monitor and history are served over SSH: ssh -p %s %s (or `ssh -p %s %s export` for the events).",
 			sshPort(o.SSH), sshHost(o.SSH), sshPort(o.SSH), sshHost(o.SSH))
 	} else if e.Owner != nil {
@@ -202,7 +210,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.BacklogMax <= 0 {
 		opts.BacklogMax = 200_000
 	}
-	if err := sniff(opts.Path); err != nil {
+	// An empty file (mktemp, an interrupted first open) holds nothing to lose: a writer
+	// starts a database in it; a reader cannot, and bbolt would fail writing to it.
+	if err := sniff(opts.Path, !opts.ReadOnly); err != nil {
 		return nil, err
 	}
 	if !opts.ReadOnly {
@@ -227,8 +237,15 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// A writer holds the database alone; readers share it, and the first one is named (so
+	// that a writer kept out can say who to quit).
+	if !opts.ReadOnly || readOwner(opts.Path) == nil {
+		owner := opts.Owner
+		owner.ReadOnly = opts.ReadOnly
+		writeOwner(opts.Path, owner)
+		s.ownerFile = true
+	}
 	if !opts.ReadOnly {
-		writeOwner(opts.Path, opts.Owner)
 		s.w = newWriter(s)
 		s.releaseMapping() // loading the live state read all of it; a collector keeps none resident
 		go s.w.run()
@@ -255,8 +272,8 @@ func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
 }
 
 // sniff refuses files that are not bbolt databases, or are cut short (checkLength), before
-// bbolt touches them.
-func sniff(path string) error {
+// bbolt touches them; an empty file only if emptyOK (bbolt initialises it).
+func sniff(path string, emptyOK bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil // missing: created on open (or reported by the read-only check)
@@ -272,7 +289,10 @@ func sniff(path string) error {
 	var hdr [20]byte
 	n, err := io.ReadFull(f, hdr[:])
 	if n == 0 && errors.Is(err, io.EOF) {
-		return nil // empty file: bbolt initialises it
+		if emptyOK {
+			return nil
+		}
+		return &FormatError{path, "an empty file (0 bytes), not a zoomwatch database yet: the monitor, tail and import start one in it; it was not modified"}
 	}
 	// A bbolt file starts with a meta page: 16 bytes of page header, then the magic.
 	if err != nil || binary.LittleEndian.Uint32(hdr[16:20]) != boltMagic {
@@ -478,7 +498,7 @@ func (s *Store) Close() error {
 		}
 		s.subsMu.Unlock()
 		s.closeErr = s.db.Close()
-		if !s.opts.ReadOnly {
+		if s.ownerFile {
 			removeOwner(s.opts.Path)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -556,6 +557,37 @@ func TestLockedDatabaseSaysWhoHoldsIt(t *testing.T) {
 	if _, err := Open(Options{Path: path, ReadOnly: true, LockWait: 100 * time.Millisecond}); !errors.As(err, &le) {
 		t.Fatalf("read-only open while held: %v", err)
 	}
+}
+
+// TestLockedByAReaderNamesIt: a writer kept out by `zoomwatch history` used to hear only
+// "in use by another process. Only one process can open the database at a time", which is
+// not so: readers share it.
+func TestLockedByAReaderNamesIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	openTest(t, Options{Path: path}).Close()
+	history := openTest(t, Options{Path: path, ReadOnly: true, Owner: Owner{Command: "zoomwatch history", Started: t0}})
+	export := openTest(t, Options{Path: path, ReadOnly: true, LockWait: 100 * time.Millisecond, Owner: Owner{Command: "zoomwatch export"}})
+	_, err := Open(Options{Path: path, LockWait: 100 * time.Millisecond, Owner: Owner{Command: "zoomwatch import"}})
+	var le *LockedError
+	if !errors.As(err, &le) {
+		t.Fatalf("writer's open beside readers: %v", err)
+	}
+	want := fmt.Sprintf("%s is in use by another process: zoomwatch (pid %d, \"zoomwatch history\", running since %s). "+
+		"A command that writes to the database needs it to itself; read-only ones (history, export) can share it with each other. "+
+		"That one only reads: quit it (or let it finish) first.", path, os.Getpid(), t0.Format("2006-01-02 15:04:05"))
+	if err.Error() != want {
+		t.Errorf("message:\n%s\nwant:\n%s", err, want)
+	}
+	// The second reader did not take over the owner file, and leaves it to the first.
+	export.Close()
+	if _, err := Open(Options{Path: path, LockWait: 100 * time.Millisecond}); !strings.Contains(fmt.Sprint(err), `"zoomwatch history"`) {
+		t.Errorf("after the second reader closed: %v", err)
+	}
+	history.Close()
+	if _, err := os.Stat(ownerPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the reader left its owner file: %v", err)
+	}
+	openTest(t, Options{Path: path}) // and a writer gets in
 }
 
 // The message points at the holder's own screen only when it has one.
