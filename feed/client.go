@@ -426,7 +426,7 @@ func (c *Client) read(ctx context.Context, l *link, out chan<- Item, attempt int
 	now := c.cfg.Now()
 	f, ferr := DecodeFrame(data)
 	if typ != websocket.TextMessage {
-		ferr = errBinary(data)
+		ferr = errBinary
 	} else if ferr == nil && f.Module != ModuleBuildConnection {
 		ferr = fmt.Errorf("module %q before build_connection", Sanitize(f.Module))
 	}
@@ -472,7 +472,7 @@ func (c *Client) read(ctx context.Context, l *link, out chan<- Item, attempt int
 		}
 		now := c.cfg.Now()
 		if typ != websocket.TextMessage {
-			c.anomaly(out, now, AnomalyBadFrame, errBinary(data), data)
+			c.anomaly(out, now, AnomalyBadFrame, errBinary, data)
 			continue
 		}
 		f, err := DecodeFrame(data)
@@ -627,5 +627,6 @@ func (c *Client) anomaly(out chan<- Item, now time.Time, kind string, err error,
 	out <- Item{Received: now, Anomaly: NewAnomaly(kind, err, data)}
 }
 
-// errBinary describes a binary frame: Zoom sends only text.
-func errBinary(data []byte) error { return fmt.Errorf("binary frame of %d bytes", len(data)) }
+// errBinary describes a binary frame: Zoom sends only text. Not its size: the anomaly holds
+// that, and the connection log and tail show it beside this text.
+var errBinary = errors.New("binary frame")
