@@ -193,6 +193,21 @@ func (a *app) historyCmd() *cobra.Command {
 	}
 }
 
+// eventCount is a simulator fault flag that counts events (pflag.Value): its type and its
+// error say so, since its neighbours take durations.
+type eventCount int
+
+func (c *eventCount) String() string { return strconv.Itoa(int(*c)) }
+func (c *eventCount) Type() string   { return "count" }
+func (c *eventCount) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not a number of events")
+	}
+	*c = eventCount(n)
+	return nil
+}
+
 // checkRate checks a simulator's --rate.
 func checkRate(rate float64) error {
 	if !(rate >= 0.1 && rate <= 50000) {
@@ -250,12 +265,22 @@ func (a *app) simCmd() *cobra.Command {
 	f.StringVar(&opts.ClientSecret, "client-secret", "", "client secret to accept (default: random)")
 	f.DurationVar(&opts.TokenTTL, "token-ttl", time.Hour, "lifetime of issued tokens (short values exercise token expiry)")
 	f.DurationVar(&opts.HeartbeatTimeout, "heartbeat-timeout", 90*time.Second, "close links that send no heartbeat for this long")
-	f.IntVar(&opts.Faults.DropEvery, "drop-every", 0, "drop the link after every N events")
-	f.DurationVar(&opts.Faults.EvictEvery, "evict-every", 0, "act as another consumer taking the subscription this often")
-	f.DurationVar(&opts.Faults.SilenceEvery, "silence-every", 0, "go silent (TCP open) this often")
-	f.IntVar(&opts.Faults.MalformedEvery, "malformed-every", 0, "send a bad frame after every N events")
-	f.IntVar(&opts.Faults.OversizeEvery, "oversize-every", 0, "send a ~512 KB event after every N events")
-	f.IntVar(&opts.Faults.DuplicateEvery, "duplicate-every", 0, "redeliver an event after every N events")
+	// Some fault knobs count events, others take durations; the help says which.
+	f.Var((*eventCount)(&opts.Faults.DropEvery), "drop-every", "drop the link after every N events")
+	f.DurationVar(&opts.Faults.EvictEvery, "evict-every", 0, "act as another consumer taking the subscription this often (a duration, e.g. 5m)")
+	f.DurationVar(&opts.Faults.SilenceEvery, "silence-every", 0, "go silent (TCP open) this often (a duration, e.g. 5m)")
+	f.Var((*eventCount)(&opts.Faults.MalformedEvery), "malformed-every", "send a bad frame after every N events")
+	f.Var((*eventCount)(&opts.Faults.OversizeEvery), "oversize-every", "send a ~512 KB event after every N events")
+	f.Var((*eventCount)(&opts.Faults.DuplicateEvery), "duplicate-every", "redeliver an event after every N events")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		var bad *pflag.InvalidValueError
+		if errors.As(err, &bad) {
+			if _, ok := bad.GetFlag().Value.(*eventCount); ok {
+				return usageErr(fmt.Errorf("--%s takes a number of events, e.g. 500, not %q (--silence-every and --evict-every take durations)", bad.GetFlag().Name, bad.GetValue()))
+			}
+		}
+		return err
+	})
 	f.BoolVar(&opts.StampFrames, "stamp", false, "put the send time in each frame's header (benchmarks)")
 	return cmd
 }

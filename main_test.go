@@ -351,6 +351,26 @@ func TestSimulatorFlagsAreChecked(t *testing.T) {
 	}
 }
 
+// TestSimulatorCountFlagsSayTheyCountEvents: --drop-every 20s used to fail with
+// "strconv.ParseInt: parsing \"20s\": invalid syntax"; beside flags that take durations,
+// these count events, and say so.
+func TestSimulatorCountFlagsSayTheyCountEvents(t *testing.T) {
+	dir := isolate(t)
+	for _, flag := range []string{"--drop-every", "--malformed-every", "--oversize-every", "--duplicate-every"} {
+		code, out, errOut := runOnce(t, dir, "sim", flag, "20s")
+		want := "zoomwatch: " + flag + ` takes a number of events, e.g. 500, not "20s" (--silence-every and --evict-every take durations)` + "\n"
+		if code != 2 || errOut != want || out != "" {
+			t.Errorf("sim %s 20s: exit %d, stdout %q, stderr %q; want exit 2 and %q", flag, code, out, errOut, want)
+		}
+	}
+	_, out, _ := runOnce(t, dir, "sim", "--help")
+	for _, want := range []string{"--drop-every count ", "--silence-every duration "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sim --help lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 // TestServingAndBenchFlagsAreChecked: out-of-range values are usage errors, said before
 // anything is measured or connected; bench --json is created first.
 func TestServingAndBenchFlagsAreChecked(t *testing.T) {
