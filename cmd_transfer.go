@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -72,13 +73,17 @@ as duplicates; lines that are not events are listed with their numbers and skipp
 			defer st.Close()
 			var total store.ImportReport
 			failed := false
+			var noEvents []string // files read to the end that held no event
 			for _, name := range args {
 				rep, err := a.importFile(cmd.Context(), st, name)
 				total.Lines += rep.Lines
 				total.Added += rep.Added
 				total.Duplicates += rep.Duplicates
 				total.Rejected += rep.Rejected
-				if err != nil {
+				if errors.Is(err, errNoEvents) {
+					fmt.Fprintf(a.stderr, "zoomwatch: %s: %v\n", name, err)
+					noEvents = append(noEvents, name)
+				} else if err != nil {
 					fmt.Fprintf(a.stderr, "zoomwatch: %s: %v\n", name, err)
 					failed = true
 					if cmd.Context().Err() != nil {
@@ -89,8 +94,14 @@ as duplicates; lines that are not events are listed with their numbers and skipp
 			if len(args) > 1 {
 				fmt.Fprintf(a.stderr, "total: %s added, %s, %s\n", numfmt.Thousands(total.Added), numfmt.Plural(total.Duplicates, "duplicate"), numfmt.Plural(total.Rejected, "rejected line"))
 			}
-			if failed {
+			// Both are failures (exit 1), but only the first one is about reading.
+			switch {
+			case failed && len(noEvents) > 0:
+				return &exitError{1, fmt.Errorf("some files could not be read completely, and no event was found in %s", strings.Join(noEvents, ", "))}
+			case failed:
 				return &exitError{1, errors.New("some files could not be read completely")}
+			case len(noEvents) > 0:
+				return &exitError{1, fmt.Errorf("no event was found in %s (every line was rejected)", strings.Join(noEvents, ", "))}
 			}
 			return nil
 		},
@@ -150,9 +161,12 @@ func (a *app) importFile(ctx context.Context, st *store.Store, name string) (sto
 	}
 	if err == nil && rep.Lines > 0 && rep.Rejected == rep.Lines {
 		// Often one pretty-printed document, such as a webhook body saved from a browser.
-		err = errors.New("no line is an event: import reads one JSON object per line (for a pretty-printed file: jq -c . FILE | zoomwatch import -)")
+		err = errNoEvents
 	}
 	return rep, err
 }
+
+// errNoEvents: a file was read to the end, and none of its lines was an event.
+var errNoEvents = errors.New("no line is an event: import reads one JSON object per line (for a pretty-printed file: jq -c . FILE | zoomwatch import -)")
 
 var errBrokenPipe = syscall.EPIPE
