@@ -64,6 +64,14 @@ func TestTailStopsCleanlyWhenItsOutputCloses(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
 	}
+	if stop := stopped(t, db); !strings.Contains(stop.Reason, "output closed") {
+		t.Errorf("stopped because %q, want the closed output", stop.Reason)
+	}
+}
+
+// stopped is the database's newest connection-log entry, which must be a clean stop.
+func stopped(t *testing.T, db string) *feed.Transition {
+	t.Helper()
 	st, err := store.Open(store.Options{Path: db, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -73,9 +81,7 @@ func TestTailStopsCleanlyWhenItsOutputCloses(t *testing.T) {
 	if err != nil || len(log) != 1 || log[0].Transition == nil || log[0].Transition.State != feed.StateStopped {
 		t.Fatalf("the newest log entry is %+v (%v), want the stopped transition", log, err)
 	}
-	if !strings.Contains(log[0].Transition.Reason, "output closed") {
-		t.Errorf("stopped because %q, want the closed output", log[0].Transition.Reason)
-	}
+	return log[0].Transition
 }
 
 // A stop signal, the terminal's hang-up included, ends tail (the process, as a user runs it)
@@ -113,15 +119,7 @@ func TestStopSignalsEndTailCleanly(t *testing.T) {
 			if _, err := os.Stat(db + ".owner"); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("after %v the database's owner file is still there (%v)", sig, err)
 			}
-			st, err := store.Open(store.Options{Path: db, ReadOnly: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			log, err := st.RecentLog(1)
-			if err != nil || len(log) != 1 || log[0].Transition == nil || log[0].Transition.State != feed.StateStopped {
-				t.Errorf("after %v the newest log entry is %+v (%v), want the stopped transition", sig, log, err)
-			}
+			stopped(t, db)
 		})
 	}
 }
