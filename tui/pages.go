@@ -287,7 +287,7 @@ func (p *meetingPage) view(m *Model, w, h int) string {
 		if !e.join {
 			sign, what = st.Leave.Render("−"), " left"
 		}
-		text := names.label(e.key, e.name, inner-3-width(at)-3-len(what)) + what
+		text := names.label(e.key, e.name, inner-5-width(at)-len(what)) + what
 		if !e.join {
 			if e.reason != "" {
 				text += st.Dim.Render(" · " + clean(e.reason))
