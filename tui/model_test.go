@@ -100,6 +100,14 @@ func TestQuitAsksWhileSSHViewersWatch(t *testing.T) {
 	if !quits(press(f.m, "q")) {
 		t.Error("a second q did not quit")
 	}
+	f.key("esc")
+	f.send(tea.WindowSizeMsg{Width: 32, Height: 12})
+	press(f.m, "q")
+	if s := ansi.Strip(f.screen()); !strings.Contains(lastLines(s, 1), "2 viewers: q again quits") {
+		t.Errorf("at 32 columns the question is cut:\n%s", lastLines(s, 2))
+	}
+	f.key("esc")
+	f.send(tea.WindowSizeMsg{Width: 120, Height: 30})
 	// Any other key takes the question back; esc says so and does nothing else.
 	f.key("enter", "esc") // a meeting's page, and back
 	press(f.m, "q")

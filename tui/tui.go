@@ -203,7 +203,14 @@ func (m *Model) quit() tea.Cmd {
 		return tea.Quit
 	}
 	m.quitArmed = m.data.clock.Add(5 * time.Second)
-	m.say(fmt.Sprintf("%s watching over SSH: %s again quits and disconnects them", numfmt.Plural(n, "viewer"), m.keys.Quit.Help().Key))
+	viewers, q := numfmt.Plural(n, "viewer"), m.keys.Quit.Help().Key
+	// The longest wording that fits: "again quits" must not be cut off.
+	for _, s := range []string{viewers + " watching over SSH: " + q + " again quits and disconnects them",
+		viewers + " watching: " + q + " again quits", viewers + ": " + q + " again quits", q + " again quits"} {
+		if m.say(s); width(s)+1 <= m.width {
+			break
+		}
+	}
 	return nil
 }
 
