@@ -178,7 +178,13 @@ func (c *Client) Run(ctx context.Context, out chan<- Item) error {
 			state = StateBackoff
 		}
 		wait := policy.next(end.kind, end.liveFor)
-		t := Transition{State: state, Reason: end.reason, Attempt: attempt, NextRetry: c.cfg.Now().Add(wait)}
+		reason := end.reason
+		if end.kind == endReplaced && policy.replaced > 1 {
+			// Two consumers of one subscription take it from each other: the waits only
+			// slow the fight down, and only the user can end it.
+			reason = fmt.Sprintf("%s (%d times in a row: stop the other consumer; while it holds the subscription, this one receives nothing)", reason, policy.replaced)
+		}
+		t := Transition{State: state, Reason: reason, Attempt: attempt, NextRetry: c.cfg.Now().Add(wait)}
 		if end.liveFor > 0 && end.quiet > 0 {
 			t.SilentSince = c.cfg.Now().Add(-end.quiet)
 		}
