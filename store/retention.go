@@ -26,7 +26,8 @@ var errNothingDue = errors.New("store: nothing to prune")
 func (w *writer) prune() {
 	s := w.s
 	now := s.now()
-	removed := 0
+	removed, events := 0, 0
+	var counted uint64 // added to w.counts.Pruned, taken back if the transaction fails
 	bySize := false // a block went while over the size limit, whose measure below is an estimate
 	err := s.update(func(tx *bolt.Tx) error {
 		c := newTxCtx(tx)
@@ -67,9 +68,15 @@ func (w *writer) prune() {
 			// again from the committed file.
 			used -= int64(len(v)) + int64(len(b.recs))*indexBytesPerEvent
 			removed++
+			events += len(b.recs)
 		}
 		if removed == 0 {
 			return errNothingDue // roll back: no empty commit (two fsyncs) each minute
+		}
+		counted = uint64(events)
+		w.counts.Pruned += counted
+		if err := w.saveMeta(tx); err != nil {
+			return err
 		}
 		first := uint64(0)
 		if k, _ := cur.First(); k != nil {
@@ -83,15 +90,19 @@ func (w *writer) prune() {
 		err = nil
 	}
 	if err != nil {
+		w.counts.Pruned -= counted // the transaction was rolled back
 		s.log.Error("store: pruning failed", "err", err)
 		w.pruneMore = false
 		return
 	}
+	w.healthMu.Lock()
+	w.health.Counts = w.counts
+	w.healthMu.Unlock()
 	// After pruning while over the size limit (for size or age), measure the committed file
 	// again: the estimate can stop a page or so short of the limit.
 	w.pruneMore = removed == pruneChunk || bySize
 	if removed > 0 {
-		s.log.Info("store: pruned old events", "blocks", removed)
+		s.log.Info("store: pruned old events", "blocks", removed, "events", events)
 	}
 }
 

@@ -627,6 +627,14 @@ func TestRetentionPrunesEventsAndTheirIndexes(t *testing.T) {
 	if len(p.Records) != 160-128 {
 		t.Fatalf("%d events left, want %d", len(p.Records), 160-128)
 	}
+	// The counts say what is stored now and what retention removed, after a reopen too.
+	for range 2 {
+		if c := s.Health().Counts; c.Pruned != 128 || c.Stored() != 32 || c.Events != 160 {
+			t.Fatalf("counts %+v (stored %d), want 160 added, 128 pruned, 32 stored", c, c.Stored())
+		}
+		s.Close()
+		s = openTest(t, opts)
+	}
 	typed, _ := s.Page(Query{Filter: Filter{Types: []string{"meeting.*"}}, Limit: 1000})
 	byMeeting, _ := s.Page(Query{Filter: Filter{Meeting: "m0=="}, Limit: 1000})
 	if len(typed.Records) != 32 || len(byMeeting.Records) != len(filterRecs(p.Records, "m0==")) {

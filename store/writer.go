@@ -89,10 +89,14 @@ func (g Gap) Duration(now time.Time) time.Duration {
 
 // Counts are running totals, persisted with every commit.
 type Counts struct {
-	Events     uint64 `json:"events"`
+	Events     uint64 `json:"events"` // ever added, pruned ones included
 	Duplicates uint64 `json:"duplicates"`
 	Anomalies  uint64 `json:"anomalies"`
+	Pruned     uint64 `json:"pruned,omitempty"` // events retention removed
 }
+
+// Stored is how many events the database holds now.
+func (c Counts) Stored() uint64 { return c.Events - min(c.Pruned, c.Events) }
 
 // Health is the writer's view of itself: whether events are being stored right now.
 type Health struct {

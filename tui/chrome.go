@@ -163,7 +163,7 @@ func (m *Model) header(w int) string {
 		}
 		segs = append(segs, segment{numfmt.Plural(s.Reconnects, "reconnect"), 6})
 	} else if m.d.Mode == ModeHistory {
-		segs = append(segs, segment{numfmt.Thousands(m.data.health.Counts.Events) + " events stored", 2})
+		segs = append(segs, segment{numfmt.Thousands(m.data.health.Counts.Stored()) + " events stored", 2})
 	} else if c.reason != "" {
 		segs = append(segs, segment{c.reason, 2})
 	}

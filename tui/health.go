@@ -245,9 +245,12 @@ func (m *Model) storeLine(short bool) string {
 	if !h.Storing && !m.d.Store.ReadOnly() {
 		return st.Err.Render("NOT STORING: " + clean(h.Err) + " · backlog " + numfmt.Thousands(h.Backlog))
 	}
-	s, commit := numfmt.Thousands(h.Counts.Events)+" events stored", " · last commit "
+	s, commit := numfmt.Thousands(h.Counts.Stored())+" events stored", " · last commit "
 	if short {
-		s, commit = numfmt.Thousands(h.Counts.Events)+" stored", " · commit "
+		s, commit = numfmt.Thousands(h.Counts.Stored())+" stored", " · commit "
+	}
+	if h.Counts.Pruned > 0 { // by --retain or --max-db-size
+		s += " · " + numfmt.Thousands(h.Counts.Pruned) + " pruned"
 	}
 	if !h.LastCommit.IsZero() {
 		s += commit + ago(now, h.LastCommit)

@@ -277,6 +277,13 @@ func withMarkers(st *store.Store, f store.Filter, recs []store.Record, lo, hi, s
 	return collapseMarkers(rows), err
 }
 
+// sayPruned tells, at the oldest end of history, that retention removed what was older.
+func sayPruned(m *Model) {
+	if n := m.data.health.Counts.Pruned; n > 0 {
+		m.say("the oldest stored: " + numfmt.Plural(n, "older event") + " pruned by --retain or --max-db-size")
+	}
+}
+
 // logInWindow reports whether a log entry belongs to a history bounded by since/until: a gap
 // that overlaps the window, anything else written in it. (Entries are placed by the
 // events around them, which a time-bounded window may not reach.)
@@ -453,6 +460,7 @@ func (p *historyPage) apply(m *Model, msg histMsg) tea.Cmd {
 			p.cursor, p.follow = len(p.rows)-1, true
 		case histOldest:
 			p.cursor, p.follow = 0, false
+			sayPruned(m)
 		case histAround:
 			p.cursor = slices.IndexFunc(p.rows, func(r hrow) bool { return r.seq >= msg.anchor })
 			if p.cursor < 0 {
@@ -595,6 +603,7 @@ func (p *historyPage) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		if p.atOldest {
 			p.cursor, p.follow = 0, false
 			p.clamp(m)
+			sayPruned(m)
 			return nil
 		}
 		return p.start(m, histOldest, time.Time{})

@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 	"zoomwatch/store/live"
 )
@@ -1463,5 +1464,34 @@ func TestNamesakesThatLookTheSame(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("the timeline lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// After retention pruned events, the connection pane says how many are stored now, and how
+// many were pruned: not the total ever added.
+func TestStoreLineCountsWhatIsStoredNow(t *testing.T) {
+	f := newFixture(t, ModeLive, 160, 45)
+	total := f.m.data.health.Counts.Events
+	if total < 100 {
+		t.Fatalf("the fixture stored %d events", total)
+	}
+	f.m.data.health.Counts.Pruned = 40
+	s := ansi.Strip(f.screen())
+	if want := fmt.Sprintf("%s events stored · 40 pruned", numfmt.Thousands(total-40)); !strings.Contains(s, want) {
+		t.Errorf("the store line lacks %q:\n%s", want, s)
+	}
+}
+
+// History's oldest end says that older events were pruned, when they were.
+func TestHistorySaysOlderEventsWerePruned(t *testing.T) {
+	f := newFixture(t, ModeHistory, 120, 30)
+	f.key("g")
+	if s := ansi.Strip(f.screen()); strings.Contains(s, "pruned") {
+		t.Errorf("nothing was pruned, yet:\n%s", lastLines(s, 2))
+	}
+	f.m.data.health.Counts.Pruned = 1234
+	f.key("G", "g")
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "the oldest stored: 1,234 older events pruned") {
+		t.Errorf("g at the oldest end does not say events were pruned:\n%s", lastLines(s, 2))
 	}
 }

@@ -49,6 +49,7 @@ type status struct {
 	BadFrames        uint64     `json:"bad_frames"`
 	TokenExpiry      *time.Time `json:"token_expiry"`
 	EventsStored     uint64     `json:"events_stored"`
+	EventsPruned     uint64     `json:"events_pruned"` // by --retain / --max-db-size
 	Duplicates       uint64     `json:"duplicates"`
 	Storing          bool       `json:"storing"`
 	StoreError       string     `json:"store_error"`
@@ -72,7 +73,7 @@ func (s *Server) status() status {
 	h := st.Health()
 	out := status{
 		Account: s.cfg.Account, State: "none",
-		EventsStored: h.Counts.Events, Duplicates: h.Counts.Duplicates,
+		EventsStored: h.Counts.Stored(), EventsPruned: h.Counts.Pruned, Duplicates: h.Counts.Duplicates,
 		Storing: h.Storing, StoreError: h.Err, Backlog: h.Backlog,
 		GapsTotal: st.GapCount(), RecentGaps: []gapJSON{},
 	}
