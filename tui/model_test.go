@@ -1495,3 +1495,34 @@ func TestHistorySaysOlderEventsWerePruned(t *testing.T) {
 		t.Errorf("g at the oldest end does not say events were pruned:\n%s", lastLines(s, 2))
 	}
 }
+
+// While nothing has been received for a while, every active meeting may have ended unseen:
+// the meetings pane marks them all, and says since when.
+func TestMeetingsAreUnsureWhileNothingIsReceived(t *testing.T) {
+	f := newFixture(t, ModeLive, 160, 45)
+	rows := func() (marked, plain int) {
+		for _, mt := range f.m.data.snap.Meetings {
+			for _, l := range strings.Split(ansi.Strip(f.screen()), "\n") {
+				if strings.Contains(l, mt.ID) {
+					if strings.HasPrefix(l, "│?") {
+						marked++
+					} else {
+						plain++
+					}
+				}
+			}
+		}
+		return marked, plain
+	}
+	if _, plain := rows(); plain == 0 {
+		t.Fatal("no meeting rows without a mark to start with")
+	}
+	f.m.data.gaps = append(f.m.data.gaps, store.Gap{From: fixedNow.Add(-2 * time.Minute), Reason: "replaced"})
+	f.m.frameValid = false
+	if marked, plain := rows(); marked == 0 || plain > 0 {
+		t.Errorf("two minutes into a gap, %d meetings marked and %d not", marked, plain)
+	}
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "? = unsure: nothing received since 14:01:22") {
+		t.Errorf("the meetings pane does not say since when nothing is received:\n%s", s)
+	}
+}

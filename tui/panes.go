@@ -35,11 +35,12 @@ func (d *dashboard) meetingsPane(m *Model, r rect, focused bool) string {
 	s := scroller{offset: d.offsets[paneMeetings], cursor: indexOf(len(list), func(i int) bool { return list[i].Key == d.meetKey })}
 	s.clamp(len(list), rows)
 	uncertain := false
+	_, deaf := m.deaf()
 	for i := s.offset; i < len(list) && i < s.offset+rows; i++ {
 		mt := list[i]
 		mark := cell{text: " "}
 		switch { // not knowing whether it still runs matters more than its recording
-		case mt.Uncertain != "":
+		case mt.Uncertain != "" || deaf:
 			mark = cell{text: "?", style: &st.Warn}
 			uncertain = true
 		case mt.Recording:
@@ -78,7 +79,7 @@ func (d *dashboard) meetingsPane(m *Model, r rect, focused bool) string {
 	if d.filter.narrowsLists() {
 		info = st.Warn.Render("filter: " + clean(d.filter.line))
 	}
-	return st.box(title, info, uncertainFoot(position(s.offset, rows, len(list)), uncertain), lines, r.w, r.h, focused)
+	return st.box(title, info, m.unsureFoot(position(s.offset, rows, len(list)), uncertain), lines, r.w, r.h, focused)
 }
 
 // emptyText says why a list is empty: still loading, filtered out, or really nothing.
@@ -177,6 +178,7 @@ func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
 		cell{text: "State"}, cell{text: "Length"}, cell{text: "Files"}, cell{text: "Tx"}, cell{text: "Download"}))}
 	var unsure map[string]bool // keys of the uncertain meetings, once a row needs them
 	uncertain := false
+	_, deaf := m.deaf()
 	for i := s.offset; i < len(list) && i < s.offset+rows; i++ {
 		rc := list[i]
 		glyph, state := recState(rc, now)
@@ -193,7 +195,7 @@ func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
 			if unsure == nil {
 				unsure = uncertainMeetings(m.data.snap)
 			}
-			if unsure[rc.Key] {
+			if unsure[rc.Key] || deaf {
 				glyph, gs, uncertain = "?", &st.Warn, true
 			}
 		}
@@ -226,7 +228,7 @@ func (d *dashboard) recordingsPane(m *Model, r rect, focused bool) string {
 		info = st.Warn.Render("▲ " + numfmt.Thousands(above) + " new")
 	}
 	title := fmt.Sprintf("%s (%d)", paneNames[paneRecordings], len(list))
-	return st.box(title, info, uncertainFoot(position(s.offset, rows, len(list)), uncertain), lines, r.w, r.h, focused)
+	return st.box(title, info, m.unsureFoot(position(s.offset, rows, len(list)), uncertain), lines, r.w, r.h, focused)
 }
 
 // uncertainMeetings are the keys of the active meetings marked uncertain.
@@ -242,12 +244,22 @@ func uncertainMeetings(snap *live.Snapshot) map[string]bool {
 	return keys
 }
 
-// uncertainFoot adds the "?" legend to a pane's foot when a row shows it.
-func uncertainFoot(foot string, uncertain bool) string {
+// unsureFoot adds the "?" legend to a pane's foot when a row shows it.
+func (m *Model) unsureFoot(foot string, uncertain bool) string {
+	if since, deaf := m.deaf(); deaf && uncertain {
+		return strings.TrimPrefix(foot+" · ? = unsure: nothing received since "+clock(since, m.data.clock), " · ")
+	}
 	if !uncertain {
 		return foot
 	}
 	return strings.TrimPrefix(foot+" · ? = unsure after a gap", " · ")
+}
+
+// deaf reports a gap open long enough that what was live at its start may have ended
+// unseen: the store marks such meetings once the gap closes, the panes while it lasts.
+func (m *Model) deaf() (since time.Time, ok bool) {
+	g, open := m.openGap()
+	return g.From, open && g.Duration(m.data.clock) >= live.UncertainAfter
 }
 
 // recState is a recording's status glyph and its short state: "REC 12m", "paused",
