@@ -285,8 +285,10 @@ func (m *Model) helpView(w, h int) string {
 		st.Bold.Render("Filter") + st.Dim.Render("  type:meeting.* meeting:ID who:ada text:\"board sync\" since:2h until:14:00"),
 		st.Bold.Render("      ") + st.Dim.Render("  bare words are free text · esc clears · h takes it to history"),
 		st.Bold.Render("      ") + st.Dim.Render("  live panes: each takes what applies (type: joins & leaves only)"),
+		st.Bold.Render("Open") + st.Dim.Render("    enter on a meeting, a recording, a join or leave, a history row, or the"),
+		st.Bold.Render("    ") + st.Dim.Render("    Connection pane (its whole log: transitions, gaps, bad frames, SSH logins)"),
 		st.Bold.Render("Jump") + st.Dim.Render("    14:03 · 2026-11-22 14:03 · 2h (ago)"),
-		st.Bold.Render("Marks") + st.Dim.Render("   ● recording · ? unsure after a gap · ‖ paused · … processing · ✓ done · ≤/≥ start not seen"),
+		st.Bold.Render("Marks") + st.Dim.Render("   ● recording · ? unsure (a gap, or nothing received now) · ‖ paused · … processing · ✓ done · ≤/≥ start not seen"),
 		st.Bold.Render("Mouse") + st.Dim.Render("   the wheel scrolls the pane under the pointer, a click focuses it"),
 		st.Bold.Render("Remap") + st.Dim.Render("   keys are set in the config file: [keys] quit = [\"x\"]"),
 	}
