@@ -82,13 +82,22 @@ type token struct {
 	quotedKey bool // the whole token was quoted: never a key:value
 }
 
-// splitQuoted splits on spaces, keeping "quoted parts" (also after key:) together.
+// splitQuoted splits on spaces, keeping "quoted parts" (also after key:) together. Inside
+// quotes, \" is a quote and \\ a backslash: text:"say \"hi\"".
 func splitQuoted(s string) ([]token, error) {
 	var out []token
 	var cur strings.Builder
-	inQuote, started, wholeQuoted := false, false, false
+	inQuote, started, wholeQuoted, escaped := false, false, false, false
 	for _, r := range s {
 		switch {
+		case escaped:
+			if r != '"' && r != '\\' {
+				cur.WriteRune('\\')
+			}
+			cur.WriteRune(r)
+			escaped = false
+		case r == '\\' && inQuote:
+			escaped = true
 		case r == '"':
 			if !started {
 				wholeQuoted = true

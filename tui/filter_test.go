@@ -81,3 +81,20 @@ func TestParseFilter(t *testing.T) {
 		}
 	}
 }
+
+// A quoted filter value can hold a quote: \" inside quotes (and \\ for a backslash; a
+// backslash before anything else stays as typed).
+func TestFilterQuotesEscape(t *testing.T) {
+	now := time.Date(2026, 11, 22, 14, 3, 20, 0, time.UTC)
+	for line, want := range map[string]string{
+		`text:"Budget, \"Q3\""`: `Budget, "Q3"`,
+		`text:"\"Q3\""`:         `"Q3"`,
+		`text:"a\\b"`:           `a\b`,
+		`text:"C:\temp"`:        `C:\temp`,
+	} {
+		f, err := parseFilter(line, now)
+		if err != nil || f.Text != want {
+			t.Errorf("%s: text %q (%v), want %q", line, f.Text, err, want)
+		}
+	}
+}
