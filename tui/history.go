@@ -779,17 +779,26 @@ var histCols = []column{
 func (p *historyPage) view(m *Model, w, h int) string {
 	st, now := &m.styles, m.data.clock
 	inner, rows := w-2, p.listRows(m)
-	widths := colWidths(histCols, inner)
-	lines := []string{st.Dim.Render(row(histCols, widths, cell{text: "Date"}, cell{text: "Time"}, cell{text: "Type"},
-		cell{text: "Meeting"}, cell{text: "Who"}, cell{text: "Detail"}))}
 	// The cursor stays in view whatever the window did since the last move.
 	sc := scroller{cursor: p.cursor, offset: p.offset}
 	sc.clamp(len(p.rows), rows)
 	off := sc.offset
+	// Dates carry the year when a row shown is from another year (imported history).
+	cols, dayFormat := histCols, "Jan 02"
+	for i := off; i < len(p.rows) && i < off+rows; i++ {
+		if p.rows[i].at.In(now.Location()).Year() != now.Year() {
+			cols, dayFormat = slices.Clone(histCols), "2006-01-02"
+			cols[0].min, cols[0].max = 10, 10
+			break
+		}
+	}
+	widths := colWidths(cols, inner)
+	lines := []string{st.Dim.Render(row(cols, widths, cell{text: "Date"}, cell{text: "Time"}, cell{text: "Type"},
+		cell{text: "Meeting"}, cell{text: "Who"}, cell{text: "Detail"}))}
 	prevDay := ""
 	for i := off; i < len(p.rows) && i < off+rows; i++ {
 		r := &p.rows[i]
-		day := r.at.In(now.Location()).Format("Jan 02")
+		day := r.at.In(now.Location()).Format(dayFormat)
 		showDay := day
 		if day == prevDay {
 			showDay = ""
@@ -798,10 +807,10 @@ func (p *historyPage) view(m *Model, w, h int) string {
 		var line string
 		if r.seq == 0 {
 			// Markers start under the time column and run across the rest.
-			lead := row(histCols, widths[:2], cell{text: showDay, style: &st.Dim}, cell{text: clock(r.at, now), style: &st.Dim})
+			lead := row(cols, widths[:2], cell{text: showDay, style: &st.Dim}, cell{text: clock(r.at, now), style: &st.Dim})
 			line = lead + " " + p.markerLine(m, r, inner-width(lead)-1)
 		} else {
-			line = row(histCols, widths, cell{text: showDay, style: &st.Dim}, cell{text: clock(r.at, now), style: &st.Dim},
+			line = row(cols, widths, cell{text: showDay, style: &st.Dim}, cell{text: clock(r.at, now), style: &st.Dim},
 				cell{text: abbrevType(r.typ, widths[2])}, cell{text: r.meeting}, cell{text: r.who}, cell{text: r.detail, style: &st.Dim})
 		}
 		if i == p.cursor {

@@ -1526,3 +1526,18 @@ func TestMeetingsAreUnsureWhileNothingIsReceived(t *testing.T) {
 		t.Errorf("the meetings pane does not say since when nothing is received:\n%s", s)
 	}
 }
+
+// Imported history from another year shows its year: in history's date column and on the
+// event's page.
+func TestOldEventsShowTheirYear(t *testing.T) {
+	old := joinItem(meetings[0], 1, time.Date(2021, 4, 21, 16, 58, 54, 0, time.UTC))
+	old.Received = fixedNow.Add(-time.Minute) // imported today
+	f := newFixtureOf(t, ModeHistory, 120, 30, []feed.Item{old})
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "2021-04-21 16:58:54") {
+		t.Errorf("history does not show the year of a 2021 event:\n%s", s)
+	}
+	f.key("enter")
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "event time 2021-04-21 16:58:54.000") {
+		t.Errorf("the event's page does not show its date:\n%s", s)
+	}
+}

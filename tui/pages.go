@@ -682,7 +682,11 @@ func (p *eventPage) view(m *Model, w, h int) string {
 		title += " · " + clean(ev.Type)
 		meta := "received " + p.rec.Received.In(now.Location()).Format("2006-01-02 15:04:05.000") + " via " + p.rec.Source.String()
 		if t := ev.Time(); !t.IsZero() {
-			meta += " · event time " + t.In(now.Location()).Format("15:04:05.000")
+			layout := "15:04:05.000"
+			if !sameDay(t.In(now.Location()), p.rec.Received.In(now.Location())) {
+				layout = "2006-01-02 15:04:05.000" // an import of old history
+			}
+			meta += " · event time " + t.In(now.Location()).Format(layout)
 			if p.rec.Source == store.SourceWebSocket { // an import's receive time is the import's
 				meta += " · lag " + latency(p.rec.Received.Sub(t))
 			}
