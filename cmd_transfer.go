@@ -81,7 +81,9 @@ as duplicates; lines that are not events are listed with their numbers and skipp
 				total.Duplicates += rep.Duplicates
 				total.Rejected += rep.Rejected
 				if errors.Is(err, errNoEvents) {
-					fmt.Fprintf(a.stderr, "zoomwatch: %s: %v\n", name, err)
+					if len(args) > 1 { // one file's is said once, at the end
+						fmt.Fprintf(a.stderr, "zoomwatch: %s: %v\n", name, err)
+					}
 					noEvents = append(noEvents, name)
 				} else if err != nil {
 					fmt.Fprintf(a.stderr, "zoomwatch: %s: %v\n", name, err)
@@ -100,6 +102,8 @@ as duplicates; lines that are not events are listed with their numbers and skipp
 				return &exitError{1, fmt.Errorf("some files could not be read completely, and no event was found in %s", strings.Join(noEvents, ", "))}
 			case failed:
 				return &exitError{1, errors.New("some files could not be read completely")}
+			case len(args) == 1 && len(noEvents) == 1:
+				return &exitError{1, fmt.Errorf("%s: %w", args[0], errNoEvents)}
 			case len(noEvents) > 0:
 				return &exitError{1, fmt.Errorf("no event was found in %s (every line was rejected)", strings.Join(noEvents, ", "))}
 			}
@@ -148,11 +152,17 @@ func (a *app) importFile(ctx context.Context, st *store.Store, name string) (sto
 	fmt.Fprintf(a.stderr, erase+"%s: %s added, %s, %s (%s in %s, %.0f lines/s)\n",
 		name, numfmt.Thousands(rep.Added), numfmt.Plural(rep.Duplicates, "duplicate"), numfmt.Plural(rep.Rejected, "rejected line"),
 		numfmt.Plural(rep.Lines, "line"), el.Round(time.Millisecond), float64(rep.Lines)/el.Seconds())
-	for _, e := range rep.Errors {
+	shown := rep.Errors
+	if rep.Rejected == rep.Lines && len(shown) > 3 {
+		// Nothing was an event: the file's format is the problem (often a pretty-printed
+		// document), which a few lines show; the hint at the end says what to do.
+		shown = shown[:3]
+	}
+	for _, e := range shown {
 		fmt.Fprintf(a.stderr, "  %s\n", e)
 	}
-	if rep.Rejected > len(rep.Errors) {
-		fmt.Fprintf(a.stderr, "  … and %s more\n", numfmt.Plural(rep.Rejected-len(rep.Errors), "rejected line"))
+	if rep.Rejected > len(shown) {
+		fmt.Fprintf(a.stderr, "  … and %s more\n", numfmt.Plural(rep.Rejected-len(shown), "rejected line"))
 	}
 	if lost := rep.Lines - rep.Rejected - rep.Added - rep.Duplicates; err != nil && lost > 0 {
 		fmt.Fprintf(a.stderr, "  %d events read from it were not stored: run the import again once the database takes writes (what was stored then counts as duplicates)\n", lost)
