@@ -28,7 +28,7 @@ func (w *writer) prune() {
 	now := s.now()
 	removed, events := 0, 0
 	var counted uint64 // added to w.counts.Pruned, taken back if the transaction fails
-	bySize := false // a block went while over the size limit, whose measure below is an estimate
+	bySize := false    // a block went while over the size limit, whose measure below is an estimate
 	err := s.update(func(tx *bolt.Tx) error {
 		c := newTxCtx(tx)
 		used := tx.Size() - int64(s.db.Stats().FreeAlloc)
