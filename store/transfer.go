@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 )
 
 // ImportReport says what an import did.
@@ -211,7 +212,7 @@ func CSVRow(r *Record) []string {
 		who, email = o.UserName(), o.Email
 	}
 	if len(o.RecordingFiles) > 0 {
-		detail = strconv.Itoa(len(o.RecordingFiles)) + " files"
+		detail = numfmt.Plural(len(o.RecordingFiles), "file")
 	}
 	ts := ""
 	if t := ev.Time(); !t.IsZero() {

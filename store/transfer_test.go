@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -209,5 +210,31 @@ func TestCSVCellsAreNeverFormulas(t *testing.T) {
 		if got := rows[i+1][7]; got != want {
 			t.Errorf("participant %q, want %q", got, want)
 		}
+	}
+}
+
+// The CSV detail of a recording counts its files in words: "1 file", "2 files".
+func TestCSVDetailCountsFiles(t *testing.T) {
+	s := openTest(t, Options{Path: filepath.Join(t.TempDir(), "events.db")})
+	rec := func(uuid string, files int) []byte {
+		var fs []string
+		for i := range files {
+			fs = append(fs, fmt.Sprintf(`{"id":"f%d","file_type":"MP4"}`, i))
+		}
+		return []byte(fmt.Sprintf(`{"event":"recording.completed","event_ts":%d,"payload":{"object":{"uuid":%q,"id":1,"recording_files":[%s]}}}`,
+			t0.UnixMilli(), uuid, strings.Join(fs, ",")))
+	}
+	submit(t, s, item(t, rec("r1==", 1)), item(t, rec("r2==", 2)))
+	var out bytes.Buffer
+	if _, err := s.Export(context.Background(), &out, "csv", Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	detail := slices.Index(rows[0], "detail")
+	if detail < 0 || rows[1][detail] != "1 file" || rows[2][detail] != "2 files" {
+		t.Errorf("details %q and %q, want \"1 file\" and \"2 files\" (header %v)", rows[1][max(detail, 0)], rows[2][max(detail, 0)], rows[0])
 	}
 }
