@@ -685,6 +685,7 @@ func (p *historyPage) typeKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		p.prompt, p.filter, p.filterLine = inputNone, f, text
+		m.flash = "" // about the rows before (a jump's landing), not these
 		return p.reload(m)
 	default:
 		if p.line.update(msg) {

@@ -480,6 +480,13 @@ func TestHistoryFilterJumpAndEnds(t *testing.T) {
 	} else if s := ansi.Strip(f.screen()); !strings.Contains(s, fmt.Sprintf("nothing stored from 2099-01-01 10:00:00 on: at the newest, #%d", r.seq)) {
 		t.Errorf("a jump past the newest event did not say so:\n%s", lastLines(s, 2))
 	}
+	f.key("/")
+	f.typeText("who:ada")
+	f.key("enter")
+	if s := ansi.Strip(f.screen()); strings.Contains(s, "nothing stored from") {
+		t.Errorf("the jump's note stayed over a new filter:\n%s", lastLines(s, 2))
+	}
+	f.key("esc")
 	f.key("g")
 	if h.cursor != 0 || !h.atOldest {
 		t.Errorf("g: cursor %d atOldest %v", h.cursor, h.atOldest)
