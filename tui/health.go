@@ -96,7 +96,7 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 	}
 	lost := make([]bool, len(full))
 	for i := range full {
-		lost[i] = m.notReceived(now.Truncate(time.Minute).Add(-time.Duration(len(full)-i)*time.Minute), now)
+		_, lost[i] = m.gapsOver(now.Truncate(time.Minute).Add(-time.Duration(len(full)-i)*time.Minute), now)
 	}
 	add(5, label, st.Spark.Render(sparkline(full, lost))+" "+figure)
 
@@ -137,26 +137,24 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 // partlyReceived reports whether the minute from from was not all received: the link went
 // live during it or later, or a gap overlaps it.
 func (m *Model) partlyReceived(from, now time.Time) bool {
-	to := from.Add(time.Minute)
 	if s := m.data.stats; s != nil && s.Current.State == feed.StateLive && s.LiveSince.After(from) {
 		return true
 	}
-	for _, g := range m.data.gaps {
-		if g.From.Before(to) && g.From.Add(g.Duration(now)).After(from) {
-			return true
-		}
-	}
-	return false
+	some, _ := m.gapsOver(from, now)
+	return some
 }
 
-// notReceived reports whether a gap covers the whole minute from from.
-func (m *Model) notReceived(from, now time.Time) bool {
+// gapsOver reports whether gaps overlap the minute from from, and whether one covers all of it.
+func (m *Model) gapsOver(from, now time.Time) (some, whole bool) {
+	to := from.Add(time.Minute)
 	for _, g := range m.data.gaps {
-		if !g.From.After(from) && !g.From.Add(g.Duration(now)).Before(from.Add(time.Minute)) {
-			return true
+		end := g.From.Add(g.Duration(now))
+		if !g.From.After(from) && !end.Before(to) {
+			return true, true
 		}
+		some = some || g.From.Before(to) && end.After(from)
 	}
-	return false
+	return some, false
 }
 
 // logLine is one recent connection-log entry for the connection pane.
