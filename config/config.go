@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"zoomwatch/internal/numfmt"
 )
 
 // Config is every setting.
@@ -380,5 +382,14 @@ func ParseSize(s string) (int64, error) {
 	if err != nil || f < 0 || f*float64(mult) > 1<<62 {
 		return 0, fmt.Errorf("bad size %q: use e.g. 500MB or 2GB", s)
 	}
-	return int64(f * float64(mult)), nil
+	n := int64(f * float64(mult))
+	if n > 0 && n < MinSize {
+		// Most likely a unit left out ("1" for 1GB): a limit this small would prune every
+		// event as soon as it is stored.
+		return 0, fmt.Errorf("size %q is %s, less than a store needs (at least 1MB): use e.g. 500MB or 2GB, or 0 for no limit", s, numfmt.Plural(n, "byte"))
+	}
+	return n, nil
 }
+
+// MinSize is the smallest size limit taken.
+const MinSize = 1 << 20

@@ -118,6 +118,15 @@ func TestParseSizeAndDuration(t *testing.T) {
 			t.Errorf("ParseSize(%q) accepted", bad)
 		}
 	}
+	// A unit left out would prune every event as it is stored.
+	for _, small := range []string{"1", "2048", "0.5MB", "1KB"} {
+		if _, err := ParseSize(small); err == nil || !strings.Contains(err.Error(), "less than a store needs") {
+			t.Errorf("ParseSize(%q): %v, want it refused as too small", small, err)
+		}
+	}
+	if n, err := ParseSize("0"); n != 0 || err != nil {
+		t.Errorf("ParseSize(\"0\") (no limit) = %d, %v", n, err)
+	}
 	if d, err := ParseDuration("1.5d"); err != nil || d != 36*time.Hour {
 		t.Errorf("1.5d = %v %v", d, err)
 	}

@@ -228,9 +228,10 @@ func CSVRow(r *Record) []string {
 
 // inert keeps text that anyone in a meeting can choose (a topic, a display name) from being
 // run as a formula by the spreadsheet the CSV is opened in: a leading =, +, -, @, tab or CR
-// gets a ' before it, as OWASP advises. The JSON lines export is the exact one.
+// gets a ' before it, as OWASP advises, also behind spaces and line breaks, which
+// spreadsheets skip before they look for a formula. The JSON lines export is the exact one.
 func inert(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if t := strings.TrimLeft(s, " \n"); t != "" && strings.ContainsRune("=+-@\t\r", rune(t[0])) {
 		return "'" + s
 	}
 	return s

@@ -197,16 +197,17 @@ func TestImportCountsOnlyWhatIsStored(t *testing.T) {
 func TestCSVCellsAreNeverFormulas(t *testing.T) {
 	s := openTest(t, Options{})
 	submit(t, s, item(t, joinRaw("m1", `=HYPERLINK(\"http://x\",\"y\")`, t0.UnixMilli())), item(t, joinRaw("m2", "-Ada", t0.UnixMilli()+1)),
-		item(t, joinRaw("m3", "Grace", t0.UnixMilli()+2)))
+		item(t, joinRaw("m3", "Grace", t0.UnixMilli()+2)), item(t, joinRaw("m4", `  =1+1`, t0.UnixMilli()+3)),
+		item(t, joinRaw("m5", `Ada = Grace`, t0.UnixMilli()+4)))
 	var out bytes.Buffer
 	if _, err := s.Export(context.Background(), &out, "csv", Filter{}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&out).ReadAll()
-	if err != nil || len(rows) != 4 {
+	if err != nil || len(rows) != 6 {
 		t.Fatalf("%d rows, %v", len(rows), err)
 	}
-	for i, want := range []string{`'=HYPERLINK("http://x","y")`, "'-Ada", "Grace"} {
+	for i, want := range []string{`'=HYPERLINK("http://x","y")`, "'-Ada", "Grace", "'  =1+1", "Ada = Grace"} {
 		if got := rows[i+1][7]; got != want {
 			t.Errorf("participant %q, want %q", got, want)
 		}
