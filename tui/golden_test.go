@@ -65,7 +65,7 @@ func TestGolden(t *testing.T) {
 			shot("live")
 			f.key("down", "down", "enter")
 			shot("meeting")
-			f.key("esc", "tab", "tab", "down", "down", "enter")
+			f.key("esc", "tab", "tab", "down", "enter")
 			shot("recording")
 			f.key("esc", "tab", "enter")
 			shot("connection")

@@ -1548,3 +1548,23 @@ func TestOldEventsShowTheirYear(t *testing.T) {
 		t.Errorf("the event's page does not show its date:\n%s", s)
 	}
 }
+
+// A recording still under way has no files yet: its page says so instead of an empty table,
+// and a finished one lists each file's type once, with the extension only where it differs.
+func TestRecordingPageFiles(t *testing.T) {
+	f := newFixture(t, ModeLive, 100, 30)
+	f.key("tab", "tab", "down", "down", "enter")
+	if s := ansi.Strip(f.screen()); !strings.Contains(s, "REC") || !strings.Contains(s, "none listed yet") || strings.Contains(s, "Recording type") {
+		t.Errorf("recording under way:\n%s", s)
+	}
+	f.key("esc", "up", "enter")
+	s := ansi.Strip(f.screen())
+	for _, want := range []string{"MP4  ", "TRANSCRIPT · VTT", "CHAT · TXT"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no %q on the finished recording's page:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "MP4 · MP4") || strings.Contains(s, "Ext") {
+		t.Errorf("extension repeated:\n%s", s)
+	}
+}

@@ -486,9 +486,13 @@ func (p *recordingPage) view(m *Model, w, h int) string {
 		lines = append(lines, " download token: "+st.Warn.Render("expired "+stamp(rc.DownloadExpires, now)))
 	}
 	lines = append(lines, "", " "+st.Bold.Render(fmt.Sprintf("Files (%d)", len(rc.Files))))
-	cols := []column{{min: 10, max: 14}, {min: 4, max: 10, weight: 1}, {min: 12, max: 36, weight: 2, drop: 2}, {min: 9, max: 10, right: true}, {min: 17, max: 17, drop: 3}}
+	if len(rc.Files) == 0 {
+		lines = append(lines, "  "+st.Dim.Render("none listed yet: Zoom lists them when the recording completes"))
+		return p.render(m, "Recording", "", lines, w, h)
+	}
+	cols := []column{{min: 10, max: 18, weight: 1}, {min: 12, max: 36, weight: 2, drop: 2}, {min: 9, max: 10, right: true}, {min: 17, max: 17, drop: 3}}
 	widths := colWidths(cols, w-4)
-	lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "Type"}, cell{text: "Ext"}, cell{text: "Recording type"}, cell{text: "Size"}, cell{text: "Recorded"})))
+	lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "Type"}, cell{text: "Recording type"}, cell{text: "Size"}, cell{text: "Recorded"})))
 	var total int64
 	for _, f := range rc.Files {
 		total += f.Size
@@ -496,13 +500,26 @@ func (p *recordingPage) view(m *Model, w, h int) string {
 		if !f.Start.IsZero() {
 			span = clock(f.Start, now) + "–" + clock(f.End, now)
 		}
-		lines = append(lines, "  "+row(cols, widths, cell{text: clean(f.FileType)}, cell{text: clean(f.Extension)},
+		lines = append(lines, "  "+row(cols, widths, cell{text: fileType(f.FileType, f.Extension)},
 			cell{text: clean(f.RecordingType)}, cell{text: bytesHuman(f.Size)}, cell{text: span}))
 	}
 	if len(rc.Files) > 1 {
-		lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "total"}, cell{}, cell{}, cell{text: bytesHuman(total)}, cell{})))
+		lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "total"}, cell{}, cell{text: bytesHuman(total)}, cell{})))
 	}
 	return p.render(m, "Recording", "", lines, w, h)
+}
+
+// fileType is a recording file's type, with its extension when that says something more
+// ("TRANSCRIPT · VTT"; mostly the two are the same, "MP4").
+func fileType(typ, ext string) string {
+	typ, ext = clean(typ), clean(ext)
+	if ext == "" || strings.EqualFold(typ, ext) {
+		return typ
+	}
+	if typ == "" {
+		return ext
+	}
+	return typ + " · " + ext
 }
 
 func (p *recordingPage) shortHelp(m *Model) []key.Binding { return textHelp(m) }
