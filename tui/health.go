@@ -78,14 +78,14 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 	}
 	// The current minute is still filling: the line shows complete minutes, the figure the
 	// last complete one, or what the current one has so far while that was empty (a fresh
-	// start would otherwise say 0 for a minute). A minute only partly received says so: the
+	// start would otherwise say 0 for a minute). A minute only partly received says part of it was missed: the
 	// first after a start would otherwise pass for a quiet one.
 	vals := m.data.rates.last(now, rateMinutes)
 	figure := numfmt.Thousands(vals[len(vals)-2])
 	if cur := vals[len(vals)-1]; vals[len(vals)-2] == 0 && cur > 0 {
 		figure = numfmt.Thousands(cur) + " so far"
 	} else if m.partlyReceived(now.Truncate(time.Minute).Add(-time.Minute), now) {
-		figure += " partial"
+		figure += " (part missed)" // not "partial", which reads as "still counting"
 	}
 	// Room for a 7-cell figure, so that the line does not shift as the number changes.
 	spark := min(max(text-max(width(figure), 7)-1, 4), len(vals)-1)

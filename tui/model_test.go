@@ -1184,7 +1184,7 @@ func TestEventsPerMinuteSaysWhenAMinuteWasPartlyReceived(t *testing.T) {
 		t.Fatalf("no events/min line:\n%s", ansi.Strip(f.screen()))
 		return ""
 	}
-	if l := line(); !strings.Contains(l, " 2 ") || strings.Contains(l, "partial") {
+	if l := line(); !strings.Contains(l, " 2 ") || strings.Contains(l, "missed") {
 		t.Errorf("live for an hour, the last minute is whole: %q", l)
 	}
 	f.m.d.Status = func() feed.Stats {
@@ -1193,8 +1193,8 @@ func TestEventsPerMinuteSaysWhenAMinuteWasPartlyReceived(t *testing.T) {
 		return s
 	}
 	f.send(readHealth(&f.m.d, fixedNow))
-	if l := line(); !strings.Contains(l, " 2 partial") {
-		t.Errorf("live since 14:02:42, the 14:02 minute should be partial: %q", l)
+	if l := line(); !strings.Contains(l, " 2 (part missed)") {
+		t.Errorf("live since 14:02:42, the 14:02 minute should say part of it was missed: %q", l)
 	}
 }
 
