@@ -24,6 +24,7 @@ import (
 	"zoomwatch/auth"
 	"zoomwatch/config"
 	"zoomwatch/feed"
+	"zoomwatch/internal/numfmt"
 	"zoomwatch/store"
 	"zoomwatch/tui"
 )
@@ -368,7 +369,11 @@ func (a *app) compactCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "compact",
 		Short: "Rewrite the database without the free space pruning left behind",
-		Args:  cobra.NoArgs,
+		Long: `compact rewrites the database without the free space that pruning (--retain,
+--max-db-size) left behind, and prints its size before and after. It needs the database to
+itself: stop the monitor first. Once events arrive again, the file grows ahead of its data
+again, by up to 16 MiB.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := a.dbPath("events.db")
 			if err != nil {
@@ -378,20 +383,8 @@ func (a *app) compactCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s: %s → %s\n", path, humanBytes(before), humanBytes(after))
+			fmt.Fprintf(a.stdout, "%s: %s → %s\n", path, numfmt.Bytes(before), numfmt.Bytes(after))
 			return nil
 		},
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

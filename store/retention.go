@@ -199,7 +199,18 @@ func Compact(path string, lockWait time.Duration) (before, after int64, err erro
 		dst.Close()
 		return 0, 0, err
 	}
+	var used int64
+	if err := dst.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil }); err != nil {
+		dst.Close()
+		return 0, 0, err
+	}
 	if err := dst.Close(); err != nil {
+		return 0, 0, err
+	}
+	// bbolt grew the new file ahead of what it wrote (doubling its map while small): a
+	// compacted copy could come out bigger than the file it compacts. Nothing lives past
+	// the last page in use.
+	if err := truncateSync(tmp, used); err != nil {
 		return 0, 0, err
 	}
 	// Replace while still holding the source's lock, so that no one opens the old file
@@ -212,6 +223,17 @@ func Compact(path string, lockWait time.Duration) (before, after int64, err erro
 		after = fi.Size()
 	}
 	return before, after, nil
+}
+
+func truncateSync(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err = f.Truncate(size); err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
 }
 
 func syncDir(dir string) {

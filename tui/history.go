@@ -360,7 +360,7 @@ func eventDetail(ev *feed.Event) string {
 			fmt.Sscan(string(f.FileSize), &n)
 			size += n
 		}
-		return numfmt.Plural(len(o.RecordingFiles), "file") + " · " + bytesHuman(size)
+		return numfmt.Plural(len(o.RecordingFiles), "file") + " · " + numfmt.Bytes(size)
 	case strings.HasPrefix(ev.Type, "user."):
 		return o.Email
 	case ev.IsMeetingLike() && o.ID != "":
@@ -923,7 +923,7 @@ func markerText(m *Model, e store.LogEntry) (string, lipgloss.Style) {
 		if a.Error != "" {
 			s += ": " + clean(a.Error)
 		}
-		return s + " (" + bytesHuman(int64(a.Size)) + ")", st.Warn
+		return s + " (" + numfmt.Bytes(int64(a.Size)) + ")", st.Warn
 	case e.Note != "":
 		return "✎ " + clean(e.Note), st.Marker
 	}

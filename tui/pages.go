@@ -501,10 +501,10 @@ func (p *recordingPage) view(m *Model, w, h int) string {
 			span = clock(f.Start, now) + "–" + clock(f.End, now)
 		}
 		lines = append(lines, "  "+row(cols, widths, cell{text: fileType(f.FileType, f.Extension)},
-			cell{text: clean(f.RecordingType)}, cell{text: bytesHuman(f.Size)}, cell{text: span}))
+			cell{text: clean(f.RecordingType)}, cell{text: numfmt.Bytes(f.Size)}, cell{text: span}))
 	}
 	if len(rc.Files) > 1 {
-		lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "total"}, cell{}, cell{text: bytesHuman(total)}, cell{})))
+		lines = append(lines, "  "+st.Dim.Render(row(cols, widths, cell{text: "total"}, cell{}, cell{text: numfmt.Bytes(total)}, cell{})))
 	}
 	return p.render(m, "Recording", "", lines, w, h)
 }
@@ -682,7 +682,7 @@ func copyStored(m *Model, seq uint64) tea.Cmd {
 
 func clipboardEvent(rec *store.Record) clipboardMsg {
 	line := feed.OneLine(rec.Raw)
-	return clipboardMsg{text: string(line), note: fmt.Sprintf("copied event #%d (%s of JSON) to the clipboard", rec.Seq, bytesHuman(int64(len(line))))}
+	return clipboardMsg{text: string(line), note: fmt.Sprintf("copied event #%d (%s of JSON) to the clipboard", rec.Seq, numfmt.Bytes(int64(len(line))))}
 }
 
 func (p *eventPage) view(m *Model, w, h int) string {
@@ -752,7 +752,7 @@ func prettyJSON(raw []byte) []string {
 			for cut > 0 && !utf8.RuneStart(l[cut]) {
 				cut--
 			}
-			l = l[:cut] + fmt.Sprintf("… (%s more: y copies the whole event)", bytesHuman(int64(len(l)-cut)))
+			l = l[:cut] + fmt.Sprintf("… (%s more: y copies the whole event)", numfmt.Bytes(int64(len(l)-cut)))
 		}
 		lines[i] = feed.Sanitize(l)
 	}

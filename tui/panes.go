@@ -277,7 +277,7 @@ func recState(rc *live.Recording, now time.Time) (glyph, state string) {
 	case live.RecProcessing:
 		return "…", "processing"
 	}
-	return "✓", bytesHuman(recSize(rc))
+	return "✓", numfmt.Bytes(recSize(rc))
 }
 
 // recSize is the sum of the recording's files (its files table adds up to it), else Zoom's

@@ -195,20 +195,6 @@ func ago(now, t time.Time) string {
 	return human(d) + " ago"
 }
 
-// bytesHuman formats a size: 312 MB, 4.2 GB, 812 KB.
-func bytesHuman(n int64) string {
-	const k = 1000
-	switch {
-	case n >= k*k*k:
-		return strconv.FormatFloat(float64(n)/(k*k*k), 'f', 1, 64) + " GB"
-	case n >= k*k:
-		return strconv.FormatFloat(float64(n)/(k*k), 'f', 1, 64) + " MB"
-	case n >= k:
-		return strconv.Itoa(int(n/k)) + " KB"
-	}
-	return strconv.FormatInt(n, 10) + " B"
-}
-
 var sparkRunes = []rune("▁▂▃▄▅▆▇█")
 
 // sparkline draws values scaled to their maximum; zero is the lowest bar, so an idle minute

@@ -38,3 +38,17 @@ func Plural[T ~int | ~int64 | ~uint64](n T, word string) string {
 	}
 	return Thousands(n) + " " + word + "s"
 }
+
+// Bytes formats a size in decimal units, as Zoom and file managers do: 312 MB, 4.2 GB, 812 KB.
+func Bytes(n int64) string {
+	const k = 1000
+	switch {
+	case n >= k*k*k:
+		return strconv.FormatFloat(float64(n)/(k*k*k), 'f', 1, 64) + " GB"
+	case n >= k*k:
+		return strconv.FormatFloat(float64(n)/(k*k), 'f', 1, 64) + " MB"
+	case n >= k:
+		return strconv.Itoa(int(n/k)) + " KB"
+	}
+	return strconv.FormatInt(n, 10) + " B"
+}
