@@ -266,8 +266,14 @@ func TestGapsFromDropsAndRestarts(t *testing.T) {
 	if _, open := s.OpenGap(); open {
 		t.Fatal("a new database has no gap")
 	}
-	// First-ever connection: not a gap.
+	// First-ever connection: not a gap, but where listening began.
+	if l := s.Health().Listening; !l.IsZero() {
+		t.Fatalf("a new database says it listened since %v", l)
+	}
 	submit(t, s, transition(feed.StateConnecting, t0, ""), transition(feed.StateLive, t0.Add(time.Second), ""))
+	if l := s.Health().Listening; !l.Equal(t0.Add(time.Second)) {
+		t.Fatalf("listening since %v, want the first live transition %v", l, t0.Add(time.Second))
+	}
 	submit(t, s, item(t, startedRaw("m1", t0.Add(2*time.Second).UnixMilli())))
 	// A drop opens a gap; retries keep the first cause; going live closes it.
 	submit(t, s, transition(feed.StateBackoff, t0.Add(time.Minute), "read: unexpected EOF"))
@@ -314,6 +320,17 @@ func TestGapsFromDropsAndRestarts(t *testing.T) {
 	if len(gaps) != 3 || !gaps[0].From.Equal(t0.Add(11*time.Minute)) || gaps[0].Reason != "zoomwatch was not running" {
 		t.Fatalf("gap after clean stop = %+v", gaps[0])
 	}
+	// Later connections and restarts keep when listening first began; so does a reader.
+	if l := s3.Health().Listening; !l.Equal(t0.Add(time.Second)) {
+		t.Fatalf("after restarts, listening since %v, want %v", l, t0.Add(time.Second))
+	}
+	s3.Close()
+	r := openTest(t, Options{Path: path, ReadOnly: true})
+	if l := r.Health().Listening; !l.Equal(t0.Add(time.Second)) {
+		t.Fatalf("a reader says listening since %v, want %v", l, t0.Add(time.Second))
+	}
+	r.Close()
+	s3 = openTest(t, Options{Path: path, Now: clock})
 	// History shows the gaps inline, after the event that preceded them.
 	log, _ := s3.LogRange(0, s3.LastSeq())
 	kinds := 0

@@ -108,13 +108,17 @@ type Health struct {
 	LastCommit    time.Time
 	CommitLatency time.Duration // of the last commit, fsync included
 	Counts        Counts
+	// Listening is when a collector first received into this store: nothing before it was
+	// listened to. Zero before that, and in stores from builds that did not keep it.
+	Listening time.Time
 }
 
 // linkState is what the writer knows about reception, persisted so that a restart can tell
 // when reception stopped.
 type linkState struct {
-	Ever      bool      `json:"ever"`      // the link was live at least once
-	Receiving bool      `json:"receiving"` // live now (or was, when the process died)
+	Ever      bool      `json:"ever"`           // the link was live at least once
+	First     time.Time `json:"first,omitzero"` // when it first was
+	Receiving bool      `json:"receiving"`      // live now (or was, when the process died)
 	Since     time.Time `json:"since,omitzero"`
 	Reason    string    `json:"reason,omitempty"`
 	LastAlive time.Time `json:"last_alive,omitzero"`
@@ -219,7 +223,7 @@ func newWriter(s *Store) *writer {
 		}
 		return nil
 	})
-	w.health.Counts = w.counts
+	w.health.Counts, w.health.Listening = w.counts, w.link.First
 	w.linkView = w.link
 	w.lastHousekeep = s.now()
 	w.liveSavedAt = time.Now()
@@ -337,7 +341,10 @@ func (s *Store) Health() Health {
 		var h Health
 		s.view(func(tx *bolt.Tx) error {
 			if meta := tx.Bucket(bMeta); meta != nil {
+				var l linkState
 				json.Unmarshal(meta.Get(kCounts), &h.Counts)
+				json.Unmarshal(meta.Get(kLink), &l)
+				h.Listening = l.First
 			}
 			return nil
 		})
@@ -718,7 +725,7 @@ func (w *writer) commit(batch []input) error {
 	if !w.health.Storing {
 		s.log.Info("store: writing again", "after", now.Sub(w.health.Since))
 	}
-	w.health = Health{Storing: true, LastCommit: now, CommitLatency: now.Sub(start), Counts: w.counts}
+	w.health = Health{Storing: true, LastCommit: now, CommitLatency: now.Sub(start), Counts: w.counts, Listening: w.link.First}
 	w.linkView = w.link
 	w.healthMu.Unlock()
 	s.publish(pub)
@@ -1210,6 +1217,9 @@ func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) error {
 				return err
 			}
 			c.live = append(c.live, liveOp{gap: &g, restart: l.Restart})
+		}
+		if !l.Ever {
+			l.First = t.At
 		}
 		l.Ever, l.Receiving, l.Since, l.Reason, l.LastAlive, l.Restart = true, true, time.Time{}, "", t.At, false
 	case l.Receiving:

@@ -96,7 +96,7 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 	}
 	lost := make([]bool, len(full))
 	for i := range full {
-		_, lost[i] = m.gapsOver(now.Truncate(time.Minute).Add(-time.Duration(len(full)-i)*time.Minute), now)
+		_, lost[i] = m.missed(now.Truncate(time.Minute).Add(-time.Duration(len(full)-i)*time.Minute), now)
 	}
 	add(5, label, st.Spark.Render(sparkline(full, lost))+" "+figure)
 
@@ -135,18 +135,26 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 }
 
 // partlyReceived reports whether the minute from from was not all received: the link went
-// live during it or later, or a gap overlaps it.
+// live during it or later, or reception missed some of it.
 func (m *Model) partlyReceived(from, now time.Time) bool {
 	if s := m.data.stats; s != nil && s.Current.State == feed.StateLive && s.LiveSince.After(from) {
 		return true
 	}
-	some, _ := m.gapsOver(from, now)
+	some, _ := m.missed(from, now)
 	return some
 }
 
-// gapsOver reports whether gaps overlap the minute from from, and whether one covers all of it.
-func (m *Model) gapsOver(from, now time.Time) (some, whole bool) {
+// missed reports whether reception missed some of the minute from from, and whether it
+// missed all of it: gaps, and the time before the store's first reception, which nobody
+// listened to either.
+func (m *Model) missed(from, now time.Time) (some, whole bool) {
 	to := from.Add(time.Minute)
+	if first := m.data.health.Listening; first.After(from) {
+		if !first.Before(to) {
+			return true, true
+		}
+		some = true
+	}
 	for _, g := range m.data.gaps {
 		end := g.From.Add(g.Duration(now))
 		if !g.From.After(from) && !end.Before(to) {
