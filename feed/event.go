@@ -61,14 +61,54 @@ func unmarshal(b []byte, v any) error {
 }
 
 // fastUnmarshal reports whether segmentio/encoding decoded b into v; a panic in it (it uses
-// unsafe) counts as a failure rather than ending the monitor.
+// unsafe) counts as a failure rather than ending the monitor. Input nested deeper than
+// encoding/json takes is left to encoding/json, which refuses it: segmentio/encoding recurses
+// once per level without a limit, and a 4 MB frame of brackets overflowed the stack, which
+// no recover survives.
 func fastUnmarshal(b []byte, v any) (ok bool) {
+	if nestedDeeperThan(b, maxNesting) {
+		return false
+	}
 	defer func() {
 		if recover() != nil {
 			ok = false
 		}
 	}()
 	return fastjson.Unmarshal(b, v) == nil
+}
+
+// maxNesting is encoding/json's limit on nesting.
+const maxNesting = 10000
+
+// nestedDeeperThan reports whether the JSON text b opens more than limit arrays and objects
+// inside each other. Each level takes two bytes, so shorter input is not scanned.
+func nestedDeeperThan(b []byte, limit int) bool {
+	if len(b) <= 2*limit {
+		return false
+	}
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > limit {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
 }
 
 // ErrNotJSON marks a frame or event that is not valid JSON.

@@ -187,6 +187,34 @@ func TestDecodeFrameErrors(t *testing.T) {
 	}
 }
 
+// A frame or event nested millions of levels deep (4 MB, well inside the read limit) is an
+// error, not a stack overflow that ends the process; nesting encoding/json takes still
+// decodes.
+func TestDeepNestingIsRefused(t *testing.T) {
+	nested := func(prefix string, depth int) []byte {
+		var b bytes.Buffer
+		b.WriteString(prefix)
+		b.Write(bytes.Repeat([]byte("["), depth))
+		b.Write(bytes.Repeat([]byte("]"), depth))
+		b.WriteString(`}`)
+		return b.Bytes()
+	}
+	if _, err := DecodeFrame(nested(`{"module":"message","content":"{}","header":`, 2_000_000)); err == nil {
+		t.Error("a frame 2,000,000 levels deep decoded")
+	}
+	if _, err := DecodeEvent(nested(`{"event":"meeting.started","event_ts":1,"x":`, 2_000_000)); err == nil {
+		t.Error("an event 2,000,000 levels deep decoded")
+	}
+	// Brackets inside strings are not nesting.
+	quoted := `{"event":"meeting.started","event_ts":1,"x":"` + strings.Repeat("[", 30_000) + `\"` + `"}`
+	if _, err := DecodeEvent([]byte(quoted)); err != nil {
+		t.Errorf("brackets in a string: %v", err)
+	}
+	if _, err := DecodeEvent(nested(`{"event":"meeting.started","event_ts":1,"x":`, 9_000)); err != nil {
+		t.Errorf("9,000 levels: %v", err)
+	}
+}
+
 func TestDecodeEventEdges(t *testing.T) {
 	for _, tc := range []struct {
 		raw     string
