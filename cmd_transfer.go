@@ -74,6 +74,7 @@ as duplicates; lines that are not events are listed with their numbers and skipp
 			var total store.ImportReport
 			failed := false
 			var noEvents []string // files read to the end that held no event
+			var noEventsErr error // why, for the last of them
 			for _, name := range args {
 				rep, err := a.importFile(cmd.Context(), st, name)
 				total.Lines += rep.Lines
@@ -84,7 +85,7 @@ as duplicates; lines that are not events are listed with their numbers and skipp
 					if len(args) > 1 { // one file's is said once, at the end
 						fmt.Fprintf(a.stderr, "zoomwatch: %s: %v\n", name, err)
 					}
-					noEvents = append(noEvents, name)
+					noEvents, noEventsErr = append(noEvents, name), err
 				} else if err != nil {
 					fmt.Fprintf(a.stderr, "zoomwatch: %s: %v\n", name, err)
 					failed = true
@@ -103,7 +104,7 @@ as duplicates; lines that are not events are listed with their numbers and skipp
 			case failed:
 				return &exitError{1, errors.New("some files could not be read completely")}
 			case len(args) == 1 && len(noEvents) == 1:
-				return &exitError{1, fmt.Errorf("%s: %w", args[0], errNoEvents)}
+				return &exitError{1, fmt.Errorf("%s: %w", args[0], noEventsErr)}
 			case len(noEvents) > 0:
 				return &exitError{1, fmt.Errorf("no event was found in %s (every line was rejected)", strings.Join(noEvents, ", "))}
 			}
@@ -170,13 +171,16 @@ func (a *app) importFile(ctx context.Context, st *store.Store, name string) (sto
 		fmt.Fprintf(a.stderr, "  %d events could not be stored (the disk refused writes); run the import again\n", rep.Dropped)
 	}
 	if err == nil && rep.Lines > 0 && rep.Rejected == rep.Lines {
-		// Often one pretty-printed document, such as a webhook body saved from a browser.
 		err = errNoEvents
+		if rep.NotJSON > 0 {
+			// Often one pretty-printed document, such as a webhook body saved from a browser.
+			err = fmt.Errorf("%w: import reads one JSON object per line (for a pretty-printed file: jq -c . FILE | zoomwatch import -)", errNoEvents)
+		}
 	}
 	return rep, err
 }
 
 // errNoEvents: a file was read to the end, and none of its lines was an event.
-var errNoEvents = errors.New("no line is an event: import reads one JSON object per line (for a pretty-printed file: jq -c . FILE | zoomwatch import -)")
+var errNoEvents = errors.New("no line is an event")
 
 var errBrokenPipe = syscall.EPIPE

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,5 +108,24 @@ func TestImportOfFilesWithoutEventsSaysSo(t *testing.T) {
 	code, _, errOut = runOnce(t, dir, "import", filepath.Join(dir, "absent.jsonl"), junk)
 	if want := "zoomwatch: some files could not be read completely, and no event was found in " + junk; code != 1 || tailOf(errOut, 1) != want {
 		t.Errorf("exit %d, want 1 and %q; stderr:\n%s", code, want, errOut)
+	}
+}
+
+// An event named past what the store can file (a 40,000-byte meeting uuid) once stopped
+// every commit behind it, then every open after: import now rejects that line, saying why,
+// stores the others, and the store takes more events afterwards.
+func TestImportRejectsAnEventTheStoreCannotFile(t *testing.T) {
+	dir := isolate(t)
+	events, n := sampleEvents(t, dir)
+	data, _ := os.ReadFile(events)
+	poison := append([]byte(`{"event":"meeting.started","event_ts":1700000000000,"payload":{"object":{"uuid":"`+strings.Repeat("u", 40_000)+`"}}}`+"\n"), data...)
+	os.WriteFile(events, poison, 0o600)
+	code, _, errOut := runOnce(t, dir, "import", events)
+	if code != 0 || !strings.Contains(errOut, "events.jsonl:1: event: payload.object.uuid is 40,000 bytes long") ||
+		!strings.Contains(errOut, fmt.Sprintf("events.jsonl: %d added, 0 duplicates, 1 rejected line", n)) {
+		t.Errorf("exit %d; stderr:\n%s", code, errOut)
+	}
+	if code, out, errOut := runOnce(t, dir, "export"); code != 0 || len(lines(out)) != n {
+		t.Fatalf("export: exit %d, %d events, want %d; stderr:\n%s", code, len(lines(out)), n, errOut)
 	}
 }

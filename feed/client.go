@@ -494,6 +494,9 @@ func (c *Client) read(ctx context.Context, l *link, out chan<- Item, attempt int
 			return linkEnd{reason: fmt.Sprintf("%s failed: %s", Sanitize(f.Module), content), liveFor: max(time.Since(liveAt), time.Nanosecond)}
 		case f.Module == ModuleMessage:
 			ev, err := DecodeEvent(f.Content)
+			if err == nil {
+				err = ev.CheckNames()
+			}
 			if err != nil {
 				c.anomaly(out, now, AnomalyBadEvent, err, data)
 				continue

@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	fastjson "github.com/segmentio/encoding/json"
+
+	"zoomwatch/internal/numfmt"
 )
 
 // Modules Zoom uses in the frame envelope (PROTOCOL.md §1.2).
@@ -319,6 +321,34 @@ func DecodeEvent(raw []byte) (*Event, error) {
 		return nil, errors.New(`event: no "event" field`)
 	}
 	return ev, nil
+}
+
+// MaxNameLen bounds the names an event is filed under (its type, its meeting's, its
+// people's): the store keys records by them, and bbolt refuses keys over 32 KiB, which
+// stopped every commit behind such an event. Zoom's own are tens of bytes.
+const MaxNameLen = 1024
+
+// CheckNames refuses an event whose names the store could not file it under: too long, or
+// a meeting named with a NUL byte (which separates a meeting from its people in keys).
+// Events arriving (the feed, import) are checked; stored ones are not, so that reading them
+// never depends on it.
+func (e *Event) CheckNames() error {
+	o := &e.Payload.Object
+	names := []struct{ field, v string }{{"event", e.Type}, {"payload.object.uuid", o.UUID},
+		{"payload.object.id", string(o.ID)}, {"payload.object.host_id", o.HostID}}
+	if p := o.Participant; p != nil {
+		names = append(names, struct{ field, v string }{"the participant's id or name", e.ParticipantKey()},
+			struct{ field, v string }{"payload.object.participant.user_id", string(p.UserID)})
+	}
+	for _, n := range names {
+		if len(n.v) > MaxNameLen {
+			return fmt.Errorf("event: %s is %s long, more than any Zoom name (at most %s): not an event zoomwatch can file", n.field, numfmt.Plural(len(n.v), "byte"), numfmt.Thousands(MaxNameLen))
+		}
+	}
+	if strings.IndexByte(e.MeetingKey(), 0) >= 0 {
+		return errors.New("event: its meeting's uuid or id holds a NUL byte: not an event zoomwatch can file")
+	}
+	return nil
 }
 
 // Time is event_ts as a time; zero when the event carried none.

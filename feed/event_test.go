@@ -215,6 +215,39 @@ func TestDeepNestingIsRefused(t *testing.T) {
 	}
 }
 
+// An event the store could not file (a name over bbolt's key limit once stopped every commit
+// behind it, for good) is refused with a reason, as a bad frame; names of Zoom's sizes pass.
+func TestEventsWithUnfileableNamesAreRefused(t *testing.T) {
+	long := strings.Repeat("u", 40_000)
+	for name, raw := range map[string]string{
+		"type":             `{"event":"meeting.` + long + `","event_ts":1}`,
+		"meeting uuid":     `{"event":"meeting.started","event_ts":1,"payload":{"object":{"uuid":"` + long + `"}}}`,
+		"meeting id":       `{"event":"meeting.started","event_ts":1,"payload":{"object":{"id":"` + long + `"}}}`,
+		"host":             `{"event":"meeting.started","event_ts":1,"payload":{"object":{"id":1,"host_id":"` + long + `"}}}`,
+		"participant":      `{"event":"meeting.participant_joined","event_ts":1,"payload":{"object":{"id":1,"participant":{"user_name":"` + long + `"}}}}`,
+		"participant user": `{"event":"meeting.participant_joined","event_ts":1,"payload":{"object":{"id":1,"participant":{"id":"p","user_id":"` + long + `"}}}}`,
+		"NUL in the uuid":  `{"event":"meeting.started","event_ts":1,"payload":{"object":{"uuid":"a\u0000b"}}}`,
+	} {
+		ev, err := DecodeEvent([]byte(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err) // it decodes: a stored one is still read
+		}
+		if err := ev.CheckNames(); err == nil || !strings.Contains(err.Error(), "not an event zoomwatch can file") {
+			t.Errorf("%s: %v, want it refused", name, err)
+		}
+	}
+	name := strings.Repeat("Ada ", MaxNameLen/4)
+	ok := `{"event":"meeting.participant_joined","event_ts":1,"payload":{"object":{"id":1,"uuid":"` + strings.Repeat("u", MaxNameLen) +
+		`","participant":{"user_name":"` + name + `"}}}}`
+	ev, err := DecodeEvent([]byte(ok))
+	if err == nil {
+		err = ev.CheckNames()
+	}
+	if err != nil {
+		t.Errorf("names of %d bytes: %v", MaxNameLen, err)
+	}
+}
+
 func TestDecodeEventEdges(t *testing.T) {
 	for _, tc := range []struct {
 		raw     string

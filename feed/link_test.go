@@ -744,6 +744,9 @@ func TestAnomaliesKeptLinkStaysUp(t *testing.T) {
 		{frame: `{"module":"message","success":true,"content":"{\"event\":"}`, kind: AnomalyBadEvent},
 		{frame: `{"module":"message","success":true,"content":"[]"}`, kind: AnomalyBadEvent},
 		{frame: `{"module":"message","success":true,"content":"{\"payload\":{}}"}`, kind: AnomalyBadEvent},
+		// Filed under a name bbolt refuses as a key, it stopped every commit behind it.
+		{frame: `{"module":"message","success":true,"content":"{\"event\":\"meeting.started\",\"payload\":{\"object\":{\"uuid\":\"` +
+			strings.Repeat("u", 40_000) + `\"}}}"}`, kind: AnomalyBadEvent},
 		{frame: `{"module":"notification","success":true,"content":"maintenance at 02:00"}`, kind: AnomalyUnknownModule},
 		{frame: `{"module":"notification"}`, kind: AnomalyUnknownModule},
 	}

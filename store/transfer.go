@@ -22,6 +22,7 @@ type ImportReport struct {
 	Added      int
 	Duplicates int
 	Rejected   int
+	NotJSON    int         // of the rejected lines, those that were not JSON at all
 	Dropped    int         // accepted but lost to a failing disk
 	Errors     []LineError // the first MaxLineErrors rejected lines
 }
@@ -66,8 +67,14 @@ func (s *Store) Import(ctx context.Context, r io.Reader, name string, progress f
 		if len(bytes.TrimSpace(line)) > 0 {
 			rep.Lines++
 			ev, perr := parseImportLine(line)
+			if perr == nil {
+				perr = ev.CheckNames()
+			}
 			if perr != nil {
 				rep.Rejected++
+				if errors.Is(perr, feed.ErrNotJSON) {
+					rep.NotJSON++
+				}
 				if len(rep.Errors) < MaxLineErrors {
 					rep.Errors = append(rep.Errors, LineError{name, lineNo, perr.Error()})
 				}
