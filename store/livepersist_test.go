@@ -592,3 +592,43 @@ func TestSplitSaveKeepsEachMeetingInOnePart(t *testing.T) {
 		}
 	}
 }
+
+// Store, then show: a viewer reading the live state while a commit is still writing and
+// syncing its pages, or after it failed, is not shown its events. The batch is applied
+// inside the transaction; the live state's lock used to be released before bbolt's commit
+// and before a failed batch was undone, and a reader in that window saw the join (16 to 20
+// commits of 20).
+func TestViewersSeeOnlyCommittedEvents(t *testing.T) {
+	s := openTest(t, Options{})
+	submit(t, s, item(t, startedRaw("m1", t0.UnixMilli())))
+	type seen struct {
+		shown  bool
+		stored uint64
+	}
+	var who atomic.Value
+	var fail atomic.Bool
+	res := make(chan seen, 1)
+	s.opts.commitHook = func() error {
+		go func() { // waits for the lock the writer holds: through the commit, or the undoing
+			m := s.LiveMeeting("m1==")
+			_, shown := m.Participants["p-"+who.Load().(string)]
+			res <- seen{shown, s.LastSeq()}
+		}()
+		if fail.CompareAndSwap(true, false) {
+			return errors.New("write events.db: input/output error")
+		}
+		return nil
+	}
+	for n := range 20 {
+		name := fmt.Sprintf("P%d", n)
+		who.Store(name)
+		fail.Store(n%2 == 1) // every other join's first commit fails; the writer retries it
+		submit(t, s, item(t, joinRaw("m1", name, t0.UnixMilli()+int64(n+1)*1000)))
+		want := uint64(n + 2)
+		for range 1 + n%2 { // one reader per attempt
+			if r := <-res; r.shown && r.stored < want {
+				t.Fatalf("%s was shown while the store held events up to #%d, not hers (#%d)", name, r.stored, want)
+			}
+		}
+	}
+}

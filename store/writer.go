@@ -598,9 +598,11 @@ func (w *writer) commit(batch []input) error {
 	// A commit that must save (after a reload, a gap) writes the save encoded beside it
 	// first: wait for it here, outside liveMu. Any transition may open or close a gap.
 	w.collectSave(w.liveSaveDue || w.dropGap != nil || slices.ContainsFunc(batch, func(in input) bool { return in.item.Transition != nil }))
+	// The batch is applied to the live state inside the transaction, so liveMu is held until
+	// the commit is durable, or undone: no viewer may see an event before it is stored
+	// (store, then show), which the fsync at the end of the transaction decides.
+	s.liveMu.Lock()
 	err := s.update(func(tx *bolt.Tx) error {
-		s.liveMu.Lock()
-		defer s.liveMu.Unlock()
 		c := newTxCtx(tx)
 		c.added = make([]added, 0, len(batch))
 		pub.Records = make([]Record, 0, len(batch))
@@ -681,9 +683,14 @@ func (w *writer) commit(batch []input) error {
 	if err != nil {
 		w.tail, w.link, w.counts, w.sawTransition = before.tail, before.link, before.counts, before.saw
 		s.types.rollback()
-		w.reloadLive()
+		w.reloadLiveLocked()
+		s.liveMu.Unlock()
 		return err
 	}
+	if liveChanged {
+		s.liveVer++
+	}
+	s.liveMu.Unlock()
 	s.types.commit()
 	for i := range batch {
 		if in := &batch[i]; in.tally != nil {
@@ -715,11 +722,6 @@ func (w *writer) commit(batch []input) error {
 	if wroteSync {
 		w.liveSaveDue = false
 	}
-	if liveChanged {
-		s.liveMu.Lock()
-		s.liveVer++
-		s.liveMu.Unlock()
-	}
 	pub.Committed, pub.LiveChanged = now, liveChanged
 	w.healthMu.Lock()
 	if !w.health.Storing {
@@ -744,6 +746,13 @@ func (w *writer) commit(batch []input) error {
 // reloadLive resets the live state to what is committed, after a failed commit applied
 // events that were not stored.
 func (w *writer) reloadLive() {
+	w.s.liveMu.Lock()
+	defer w.s.liveMu.Unlock()
+	w.reloadLiveLocked()
+}
+
+// reloadLiveLocked is reloadLive for a caller that holds liveMu.
+func (w *writer) reloadLiveLocked() {
 	s := w.s
 	// A save captured before is of a state that may hold the failed batch: wait for it and
 	// drop it (no encoding outlives a reload). The reloaded state's unsaved changes include
@@ -756,11 +765,9 @@ func (w *writer) reloadLive() {
 	_ = s.view(func(tx *bolt.Tx) error {
 		st, unsaved, err := readLive(tx)
 		if err == nil {
-			s.liveMu.Lock()
 			s.state, s.unsaved = st, unsaved
 			s.snapChanges.All()
 			s.liveVer++
-			s.liveMu.Unlock()
 			w.liveSaveDue = true
 		}
 		return err
