@@ -103,11 +103,13 @@ func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z confi
 
 	stopFeed()
 	<-feedDone
-	if err := st.Flush(context.Background()); err != nil {
-		a.log.Error("final flush", "err", err)
-	}
+	// Not for ever on a disk that refuses writes: the stop signal would do nothing.
+	flushErr := st.FlushOrGiveUp(context.Background())
 	if err := startupErr(feedErr); err != nil {
 		return err
+	}
+	if flushErr != nil {
+		return fmt.Errorf("stopping with events not stored: %w", flushErr)
 	}
 	if runErr != nil && !errors.Is(runErr, tea.ErrInterrupted) && !errors.Is(runErr, tea.ErrProgramKilled) {
 		return runErr

@@ -192,8 +192,15 @@ func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zo
 	if feedErr == nil {
 		feedErr = <-col.done
 	}
-	st.Flush(context.Background())
-	return startupErr(feedErr)
+	// Not for ever on a disk that refuses writes: the stop signal would do nothing.
+	flushErr := st.FlushOrGiveUp(context.Background())
+	if err := startupErr(feedErr); err != nil {
+		return err
+	}
+	if flushErr != nil {
+		return fmt.Errorf("stopping with events not stored: %w", flushErr)
+	}
+	return nil
 }
 
 func portOf(addr string) string {
