@@ -632,3 +632,25 @@ func TestViewersSeeOnlyCommittedEvents(t *testing.T) {
 		}
 	}
 }
+
+// A commit that failed after noting an occurrence's uuid as mapped to its meeting number
+// left the retry without the mapping: the meeting's page (by uuid) then found nothing.
+func TestAFailedCommitKeepsTheUUIDMapping(t *testing.T) {
+	s := openTest(t, Options{})
+	var failed atomic.Bool
+	s.opts.commitHook = func() error {
+		if failed.CompareAndSwap(false, true) {
+			return errors.New("write events.db: input/output error")
+		}
+		return nil
+	}
+	submit(t, s, item(t, joinRaw("m1", "Ada", t0.UnixMilli())))
+	if !failed.Load() || s.LastSeq() != 1 {
+		t.Fatalf("failed %v, last seq %d", failed.Load(), s.LastSeq())
+	}
+	for _, m := range []string{"86431910002", "m1=="} {
+		if p, err := s.Page(Query{Filter: Filter{Meeting: m}}); err != nil || len(p.Records) != 1 {
+			t.Errorf("by meeting %s: %d records, %v; want 1", m, len(p.Records), err)
+		}
+	}
+}

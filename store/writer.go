@@ -683,6 +683,7 @@ func (w *writer) commit(batch []input) error {
 	if err != nil {
 		w.tail, w.link, w.counts, w.sawTransition = before.tail, before.link, before.counts, before.saw
 		s.types.rollback()
+		clear(w.uuidsSeen) // it may name mappings the failed transaction was to write
 		w.reloadLiveLocked()
 		s.liveMu.Unlock()
 		return err
