@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -652,5 +653,37 @@ func TestAFailedCommitKeepsTheUUIDMapping(t *testing.T) {
 		if p, err := s.Page(Query{Filter: Filter{Meeting: m}}); err != nil || len(p.Records) != 1 {
 			t.Errorf("by meeting %s: %d records, %v; want 1", m, len(p.Records), err)
 		}
+	}
+}
+
+// Subscribe while Close waits for a submit blocked on a full queue (an SSH login as the
+// store closes): Subscribe waited for the closing lock while holding the subscribers' lock,
+// which the writer needs to publish the commit that would unblock the submit.
+func TestSubscribeWhileTheStoreCloses(t *testing.T) {
+	s, err := Open(Options{Path: filepath.Join(t.TempDir(), "events.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.w
+	w.closing.RLock() // as a submit waiting on a full queue does
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	for w.closing.TryRLock() { // until Close waits for the lock: then no reader gets it
+		w.closing.RUnlock()
+		runtime.Gosched()
+	}
+	got := make(chan *Subscription, 1)
+	go func() { got <- s.Subscribe(1) }()
+	var sub *Subscription
+	select {
+	case sub = <-got:
+	case <-time.After(10 * time.Second):
+		w.closing.RUnlock()
+		t.Fatal("Subscribe waited for Close, holding the lock the writer publishes under")
+	}
+	w.closing.RUnlock()
+	<-closed
+	if _, open := <-sub.C; open {
+		t.Error("the subscription taken while closing was not closed with the store")
 	}
 }

@@ -161,8 +161,11 @@ type writer struct {
 	// while they apply events to the live state.
 	cpu, liveCPU context.Context
 
+	// closing orders submits before stop; closed is read without it too (isClosed), as a
+	// pending stop blocks new readers of closing: Subscribe, waiting there while holding
+	// subsMu, deadlocked a writer publishing and a submit waiting for that writer.
 	closing sync.RWMutex
-	closed  bool
+	closed  atomic.Bool
 
 	// Owned by the writer goroutine.
 	tail          *block // the newest block, possibly partial
@@ -324,7 +327,7 @@ func (s *Store) submit(ctx context.Context, in input) error {
 	}
 	w.closing.RLock()
 	defer w.closing.RUnlock()
-	if w.closed {
+	if w.closed.Load() {
 		return ErrClosed
 	}
 	select {
@@ -357,7 +360,7 @@ func (s *Store) Health() Health {
 
 func (w *writer) stop() {
 	w.closing.Lock()
-	w.closed = true
+	w.closed.Store(true)
 	w.closing.Unlock()
 	close(w.quit)
 	<-w.done
@@ -1359,8 +1362,4 @@ func (w *writer) liveSaveWanted() bool {
 	return w.saveReady != nil || !s.unsaved.Empty() && (w.liveSaveDue || time.Since(w.liveSavedAt) >= liveSaveEvery)
 }
 
-func (w *writer) isClosed() bool {
-	w.closing.RLock()
-	defer w.closing.RUnlock()
-	return w.closed
-}
+func (w *writer) isClosed() bool { return w.closed.Load() }
