@@ -850,8 +850,9 @@ func (s *State) Expire(now time.Time) bool {
 	n := now.UnixMilli()
 	changed := false
 	for k, m := range s.Meetings {
-		silent := time.Duration(n-m.LastTS) * time.Millisecond
-		if silent >= MaxSilence || m.Uncertain != "" && silent >= StaleAfter {
+		// In milliseconds: as a Duration, an event_ts far in the future wrapped around.
+		silent := n - m.LastTS
+		if silent >= MaxSilence.Milliseconds() || m.Uncertain != "" && silent >= StaleAfter.Milliseconds() {
 			s.removeMeeting(k)
 			changed = s.meetingChanged(m, true)
 		}

@@ -880,6 +880,19 @@ func TestExpire(t *testing.T) {
 	eqSlice(t, "dirty recordings", d.Recordings, []string{genMeeting(2).uuid, genMeeting(3).uuid})
 }
 
+// A meeting whose event_ts lies far in the future is not silent: its silence, as a Duration,
+// wrapped around and expired it at once (9e15 ms) or never (1e16).
+func TestExpireFarFuture(t *testing.T) {
+	bb := b{t}
+	s := New()
+	ev := bb.start(mDocs, 0)
+	ev.TS = 9e15
+	s.Apply(ev)
+	if s.Expire(timeAt(300)); s.Meetings[mDocs.uuid] == nil {
+		t.Error("a meeting dated 9e15 ms was expired as silent")
+	}
+}
+
 func TestBounds(t *testing.T) {
 	bb := b{t}
 	t.Run("MaxSessions", func(t *testing.T) {
