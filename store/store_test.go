@@ -465,6 +465,13 @@ func TestDiskErrorsKeepBacklogThenRecordGap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Bad frames are kept for inspection, but not without bound (up to 64 KiB each).
+	for i := range backlogBadMax + 5 {
+		bad := feed.Item{Received: t0.Add(time.Duration(i) * time.Millisecond), Anomaly: &feed.Anomaly{Kind: feed.AnomalyBadFrame, Error: "not JSON", Data: []byte("<html>"), Size: 6}}
+		if err := s.Submit(ctx, bad); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Submit never blocks on the broken disk, health says so, nothing is published.
 	waitFor(t, func() bool { h := s.Health(); return !h.Storing && h.Backlog == 10 && h.Dropped == 15 })
 	if h := s.Health(); !strings.Contains(h.Err, "no space left") {
@@ -489,8 +496,11 @@ func TestDiskErrorsKeepBacklogThenRecordGap(t *testing.T) {
 		t.Fatalf("stored %d, first %s", len(p.Records), p.Records[0].Raw)
 	}
 	gaps, _ := s.Gaps(5)
-	if len(gaps) != 1 || gaps[0].Dropped != 15 || !strings.Contains(gaps[0].Reason, "could not be stored") {
+	if len(gaps) != 1 || gaps[0].Dropped != 15 || gaps[0].DroppedBad != 5 || !strings.HasPrefix(gaps[0].Reason, "15 events and 5 bad frames arrived but could not be stored (") {
 		t.Fatalf("gaps = %+v", gaps)
+	}
+	if n := h.Counts.Anomalies; n != backlogBadMax {
+		t.Errorf("%d bad frames stored, want the newest %d", n, backlogBadMax)
 	}
 }
 

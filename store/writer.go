@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"zoomwatch/feed"
 	"zoomwatch/internal/cpupart"
+	"zoomwatch/internal/numfmt"
 )
 
 const (
@@ -72,8 +74,10 @@ type Gap struct {
 	From   time.Time `json:"from"`
 	To     time.Time `json:"to,omitzero"` // zero while the gap is still open
 	Reason string    `json:"reason"`
-	// Dropped counts events that arrived but could not be stored (the disk refused writes).
-	Dropped uint64 `json:"dropped,omitempty"`
+	// Dropped counts events that arrived but could not be stored (the disk refused writes),
+	// DroppedBad the bad frames kept for inspection that could not be.
+	Dropped    uint64 `json:"dropped,omitempty"`
+	DroppedBad uint64 `json:"dropped_bad,omitempty"`
 }
 
 // Open reports whether the gap is still going on.
@@ -174,6 +178,10 @@ type writer struct {
 	counts        Counts
 	pending       []input // inputs a failed commit could not store, retried first
 	spare         []input // the last batch's array, for the next
+	// pendingEvents and pendingBad count the events and bad frames in pending, which a
+	// refusing disk fills with up to BacklogMax events: counting them at every input took
+	// a core at 1,000 events/s.
+	pendingEvents, pendingBad int
 	dropGap       *Gap    // events dropped while the disk failed, recorded once it recovers
 	retry         time.Duration
 	batchIDs      map[feed.Identity]struct{}
@@ -496,7 +504,7 @@ func countEvents(batch []input) int {
 
 // failed keeps a batch that could not be committed, to retry it.
 func (w *writer) failed(batch []input, err error) {
-	w.pending = batch
+	w.pending, w.pendingEvents, w.pendingBad = batch, countEvents(batch), countBad(batch)
 	w.healthMu.Lock()
 	if w.health.Storing {
 		w.health.Since = w.s.now()
@@ -521,6 +529,8 @@ func (w *writer) waitRetry() bool {
 		select {
 		case in := <-w.in:
 			w.pending = append(w.pending, in)
+			w.pendingEvents += countEvents(w.pending[len(w.pending)-1:])
+			w.pendingBad += countBad(w.pending[len(w.pending)-1:])
 			w.trimBacklog()
 		case <-t.C:
 			return true
@@ -530,38 +540,64 @@ func (w *writer) waitRetry() bool {
 	}
 }
 
-// trimBacklog drops the oldest events beyond BacklogMax, remembering them as a gap. Other
-// inputs (transitions, flushes) are small and kept.
+// trimBacklog drops the oldest events beyond BacklogMax and the oldest bad frames beyond
+// backlogBadMax (up to 64 KiB each), remembering them in a gap. Other inputs (transitions,
+// flushes) are small and kept.
 func (w *writer) trimBacklog() {
-	over := countEvents(w.pending) - w.s.opts.BacklogMax
-	if over <= 0 {
+	over, overBad := w.pendingEvents-w.s.opts.BacklogMax, w.pendingBad-backlogBadMax
+	if over <= 0 && overBad <= 0 {
 		w.setBacklog()
 		return
 	}
 	kept := w.pending[:0]
 	for _, in := range w.pending {
-		if over > 0 && in.item.Event != nil {
+		drop := false
+		switch {
+		case over > 0 && in.item.Event != nil:
 			over--
-			if w.dropGap == nil {
-				w.dropGap = &Gap{From: in.item.Received}
-			}
-			w.dropGap.To = in.item.Received
-			w.dropGap.Dropped++
+			drop, w.pendingEvents = true, w.pendingEvents-1
 			if in.tally != nil {
 				in.tally.Dropped.Add(1)
 			}
+		case overBad > 0 && in.item.Anomaly != nil:
+			overBad--
+			drop, w.pendingBad = true, w.pendingBad-1
+		}
+		if !drop {
+			kept = append(kept, in)
 			continue
 		}
-		kept = append(kept, in)
+		if w.dropGap == nil {
+			w.dropGap = &Gap{From: in.item.Received}
+		}
+		w.dropGap.To = in.item.Received
+		if in.item.Event != nil {
+			w.dropGap.Dropped++
+		} else {
+			w.dropGap.DroppedBad++
+		}
 	}
 	clear(w.pending[len(kept):])
 	w.pending = kept
 	w.setBacklog()
 }
 
+// backlogBadMax bounds the bad frames kept in memory while the disk refuses writes.
+const backlogBadMax = 1000
+
+func countBad(batch []input) int {
+	n := 0
+	for _, in := range batch {
+		if in.item.Anomaly != nil {
+			n++
+		}
+	}
+	return n
+}
+
 func (w *writer) setBacklog() {
 	w.healthMu.Lock()
-	w.health.Backlog = countEvents(w.pending)
+	w.health.Backlog = w.pendingEvents
 	if w.dropGap != nil {
 		w.health.Dropped = w.dropGap.Dropped
 	}
@@ -614,7 +650,14 @@ func (w *writer) commit(batch []input) error {
 		// sequence numbers and blocks, the connection log.
 		if w.dropGap != nil {
 			g := *w.dropGap
-			g.Reason = fmt.Sprintf("%d events arrived but could not be stored (%s)", g.Dropped, w.health.Err)
+			var lost []string
+			if g.Dropped > 0 {
+				lost = append(lost, numfmt.Plural(g.Dropped, "event"))
+			}
+			if g.DroppedBad > 0 {
+				lost = append(lost, numfmt.Plural(g.DroppedBad, "bad frame"))
+			}
+			g.Reason = fmt.Sprintf("%s arrived but could not be stored (%s)", strings.Join(lost, " and "), w.health.Err)
 			if err := w.addGap(c, pub, g); err != nil {
 				return err
 			}
