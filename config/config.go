@@ -128,6 +128,11 @@ func (c *Config) parse(path string, data []byte) error {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
+			// The parser quotes what it found, which on the secret's line is the secret.
+			if lines := strings.Split(string(data), "\n"); pe.Position.Line >= 1 && pe.Position.Line <= len(lines) &&
+				strings.Contains(strings.ToLower(lines[pe.Position.Line-1]), "secret") {
+				return &Error{Msg: fmt.Sprintf(`%s:%d: the client secret's line is not TOML: write it as client_secret = "…", quoted, under [zoom] (the file is TOML, not a list of environment variables)`, path, pe.Position.Line)}
+			}
 			return &Error{Msg: fmt.Sprintf("%s:%d: %s", path, pe.Position.Line, pe.Message)}
 		}
 		return &Error{Msg: fmt.Sprintf("%s: %v", path, err)}

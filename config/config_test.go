@@ -91,6 +91,20 @@ func TestConfigFileErrors(t *testing.T) {
 		"wrong type":            "ssh = 3\n",
 		"world-readable secret": "[zoom]\nclient_secret = \"s\"\n",
 	}
+	// A secret the parser cannot read must not be quoted back: unquoted, a number, or the
+	// file written as environment variables.
+	for name, body := range map[string]string{
+		"unquoted secret": "[zoom]\nclient_secret = AbCdEfGhIjKlMnOpQrStUvWxYz0123\n",
+		"numeric secret":  "[zoom]\nclient_secret = 12345678901234567890123\n",
+		"dotenv":          "ZOOM_ACCOUNT_ID=\"a\"\nZOOM_CLIENT_SECRET=AbCdEfGhIjKlMnOpQrStUvWxYz0123\n",
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".toml")
+		os.WriteFile(path, []byte(body), 0o600)
+		_, err := Load(path, env(nil))
+		if err == nil || strings.Contains(err.Error(), "AbCdEf") || strings.Contains(err.Error(), "12345678901234567890123") {
+			t.Errorf("%s: %v, want an error without the secret", name, err)
+		}
+	}
 	for name, body := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".toml")
 		os.WriteFile(path, []byte(body), 0o644)
