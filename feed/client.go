@@ -89,7 +89,8 @@ func New(cfg Config) *Client {
 	cfg.Backoff = cfg.Backoff.withDefaults()
 	d := cfg.Dialer
 	if d == nil {
-		dd := *websocket.DefaultDialer // keeps its proxy and handshake timeout
+		dd := *websocket.DefaultDialer // keeps its proxy
+		dd.HandshakeTimeout = handshakeTimeout
 		d = &dd
 	}
 	c := &Client{
@@ -246,7 +247,7 @@ func (c *Client) attempt(ctx context.Context, out chan<- Item, attempt int, ever
 	c.stats.TokenExpiry = tok.Expiry
 	c.mu.Unlock()
 
-	conn, resp, err := c.dialer.DialContext(ctx, c.tokenURL(tok.Value), nil)
+	conn, resp, err := c.dial(ctx, c.tokenURL(tok.Value))
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -273,6 +274,55 @@ func (c *Client) attempt(ctx context.Context, out chan<- Item, attempt int, ever
 		end.kind, end.reason = endStopped, ""
 	}
 	return end
+}
+
+// handshakeTimeout bounds a WebSocket handshake (gorilla's default is 45 s): a server that
+// accepts and never answers is then reported, and retried, within seconds.
+const handshakeTimeout = 15 * time.Second
+
+// dial opens the WebSocket. gorilla/websocket watches the context only while it connects,
+// not during the handshake after it: a server that accepts and never answers held a stop
+// (Ctrl-C, q) for the whole handshake timeout. A second after ctx ends, the connection's
+// deadline passes and a handshake still waiting fails; one answered in that second goes on
+// to close the link cleanly, as Zoom should see.
+func (c *Client) dial(ctx context.Context, u string) (*websocket.Conn, *http.Response, error) {
+	d := *c.dialer
+	netDial := d.NetDialContext
+	if netDial == nil {
+		netDial = (&net.Dialer{}).DialContext
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := netDial(ctx, network, addr)
+		if err == nil {
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+		}
+		return conn, err
+	}
+	var abort *time.Timer
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		abort = time.AfterFunc(time.Second, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, conn := range conns {
+				conn.Close()
+			}
+		})
+	})
+	conn, resp, err := d.DialContext(ctx, u, nil)
+	stop()
+	mu.Lock()
+	if abort != nil {
+		abort.Stop()
+	}
+	conns = nil // answered: the link is the caller's now
+	mu.Unlock()
+	return conn, resp, err
 }
 
 // tokenURL appends the token to the subscription URL, as Zoom's docs and sample do: in the

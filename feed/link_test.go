@@ -1172,3 +1172,26 @@ func BenchmarkThroughput(b *testing.B) {
 		<-done
 	})
 }
+
+// A server that accepts the connection and never answers the handshake (a proxy swallowing
+// it) held a stop for gorilla's whole handshake timeout, 45 s: Ctrl-C and q did nothing.
+func TestStopDuringAHandshakeThatNeverEnds(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c // held open, never answered
+		}
+	}()
+	r := startClient(t, Config{URL: "ws://" + ln.Addr().String() + "/ws?subscriptionId=x", Tokens: &fakeTokens{}})
+	r.state(StateConnecting)
+	c := waitFor(t, accepted, "the handshake's connection")
+	defer c.Close()
+	if _, err := r.stop(); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
