@@ -108,6 +108,11 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			return c, &Error{Msg: fmt.Sprintf("config file: %v", err)}
 		}
 	}
+	// ZOOM_WS_URL and ZOOM_SUBSCRIPTION_ID name the subscription two ways: either in the
+	// environment overrides the file's, whichever way the file names it.
+	if strings.TrimSpace(getenv("ZOOM_WS_URL")+getenv("ZOOM_SUBSCRIPTION_ID")) != "" {
+		c.Zoom.WSURL, c.Zoom.SubscriptionID = "", ""
+	}
 	for _, e := range Env {
 		if v := strings.TrimSpace(getenv(e.Name)); v != "" {
 			e.Set(&c, v)
@@ -203,6 +208,13 @@ func (c Config) CheckZoom() error {
 	}
 	if u.Query().Get("subscriptionId") == "" {
 		return &Error{Msg: fmt.Sprintf("ZOOM_WS_URL %q has no subscriptionId: copy the whole Endpoint URL from your app's Event Subscriptions page", c.Zoom.WSURL)}
+	}
+	if u.Fragment != "" || strings.Contains(c.Zoom.WSURL, "#") {
+		// The token is appended to the query: after a #, it is never sent.
+		return &Error{Msg: fmt.Sprintf("ZOOM_WS_URL %q has a #fragment: remove it (from the #)", c.Zoom.WSURL)}
+	}
+	if id := u.Query().Get("subscriptionId"); c.Zoom.WSURL != "" && c.Zoom.SubscriptionID != "" && id != c.Zoom.SubscriptionID {
+		return &Error{Msg: fmt.Sprintf("ZOOM_WS_URL names subscription %q and ZOOM_SUBSCRIPTION_ID %q: set only one of them", id, c.Zoom.SubscriptionID)}
 	}
 	if u.Query().Has("access_token") {
 		return &Error{Msg: "ZOOM_WS_URL must not contain an access_token: zoomwatch fetches and appends a fresh one itself"}

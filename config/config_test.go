@@ -48,6 +48,33 @@ quit = ["x"]
 	}
 }
 
+// The environment names the subscription over the file, whichever way each names it; two
+// different subscriptions, or a #fragment the token would land in, are refused.
+func TestTheEnvironmentsSubscriptionWins(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(path, []byte("[zoom]\nws_url = \"wss://ws.zoom.us/ws?subscriptionId=FILE\"\n"), 0o600)
+	base := map[string]string{"ZOOM_ACCOUNT_ID": "a", "ZOOM_CLIENT_ID": "b", "ZOOM_CLIENT_SECRET": "c"}
+	with := func(k, v string) func(string) string {
+		m := map[string]string{k: v}
+		for k, v := range base {
+			m[k] = v
+		}
+		return env(m)
+	}
+	c, err := Load(path, with("ZOOM_SUBSCRIPTION_ID", "ENV"))
+	if err != nil || c.WSURL() != "wss://ws.zoom.us/ws?subscriptionId=ENV" || c.CheckZoom() != nil {
+		t.Errorf("ZOOM_SUBSCRIPTION_ID over the file's ws_url: %s, %v, %v", c.WSURL(), err, c.CheckZoom())
+	}
+	c.Zoom.WSURL = "wss://ws.zoom.us/ws?subscriptionId=OTHER"
+	if err := c.CheckZoom(); err == nil || !strings.Contains(err.Error(), "set only one of them") {
+		t.Errorf("two subscriptions: %v", err)
+	}
+	c, _ = Load(path, with("ZOOM_WS_URL", "wss://ws.zoom.us/ws?subscriptionId=X#frag"))
+	if err := c.CheckZoom(); err == nil || !strings.Contains(err.Error(), "#fragment") {
+		t.Errorf("a fragment: %v", err)
+	}
+}
+
 func TestMissingSettingsNameTheVariable(t *testing.T) {
 	c, err := Load(filepath.Join(t.TempDir(), "absent.toml"), env(nil))
 	var ce *Error
