@@ -48,7 +48,7 @@ also writes every figure for machines):
 
 "zoomwatch bench" runs those three; "zoomwatch bench soak" runs the long run under faults.
 Generated stores are kept in --cache between runs: the first run builds them.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runBench(cmd, &f, bench.PartIngest, bench.PartStore, bench.PartMemory)
 		},
@@ -70,7 +70,7 @@ Generated stores are kept in --cache between runs: the first run builds them.`,
 		{bench.PartMemory, "Resident memory by stored events, and with 20 SSH viewers"},
 	} {
 		part := p.part
-		sub := &cobra.Command{Use: string(part), Short: p.short, Args: cobra.NoArgs,
+		sub := &cobra.Command{Use: string(part), Short: p.short, Args: noArgs,
 			RunE: func(cmd *cobra.Command, args []string) error { return a.runBench(cmd, &f, part) }}
 		if part == bench.PartIngest {
 			sub.Flags().StringVar(&f.rates, "rates", "", "the ladder's rates, events/s, comma-separated (default 1000 … 100000)")
@@ -89,7 +89,7 @@ starts it again (sigterm: a clean stop; kill9: a crash). At the end it checks th
 the simulator delivered is stored exactly once, every outage is a recorded gap, everything
 tail printed is stored, the process never exited on its own, and its goroutines and memory
 stayed flat. Exit status 1 if any check fails.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runBench(cmd, &f, bench.PartSoak) },
 	}
 	sf := soak.Flags()

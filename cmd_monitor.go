@@ -144,7 +144,7 @@ func (a *app) demoCmd() *cobra.Command {
 		Long: `demo runs the whole monitor against a Zoom-compatible simulator on loopback: meetings start and
 end, people join and leave, recordings complete, and the connection is real. It keeps its own
 database (demo.db beside the real one) so simulated events never mix with real history.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkRate(rate); err != nil {
 				return err
@@ -172,7 +172,7 @@ func (a *app) historyCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "history",
 		Short: "Browse stored history offline (no connection)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needTerminal("history", "`zoomwatch export` writes the stored events"); err != nil {
 				return err
@@ -224,7 +224,7 @@ func (a *app) simCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Run the Zoom simulator and print how to point zoomwatch at it",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkRate(opts.Rate); err != nil {
 				return err

@@ -144,7 +144,7 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `serve holds the Zoom connection and the database, and serves the monitor and its history over
 SSH: each viewer with a terminal gets the live screen; without one, "ssh -p PORT host export
 [flags]" streams an export and "ssh -p PORT host status" prints the health as JSON.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.cfg.CheckZoom(); err != nil {
 				return err

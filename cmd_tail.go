@@ -25,7 +25,7 @@ func (a *app) tailCmd() *cobra.Command {
 		Long: `tail connects to the subscription, stores each event and then prints it: with --json the event
 object exactly as Zoom delivered it, one per line; otherwise one readable line per event.
 Connection state changes, gaps and bad frames go to stderr. Ctrl-C stops cleanly.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.cfg.CheckZoom(); err != nil {
 				return err

@@ -25,7 +25,7 @@ func (a *app) exportCmd() *cobra.Command {
 		Short: "Write stored events to stdout (jsonl or csv)",
 		Long: `export streams the stored events in constant memory. --format jsonl (the default) prints each
 event exactly as delivered, one per line: the same lines as tail --json, and what import reads.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, f, err := ef.Result(time.Now())
 			if err != nil {

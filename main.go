@@ -42,6 +42,21 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func usageErr(err error) error { return &exitError{2, err} }
 
+// noArgs is cobra.NoArgs without calling the stray argument a command.
+func noArgs(cmd *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 0:
+		return nil
+	case cmd.HasSubCommands():
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += ": did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usageErr(errors.New(msg))
+	}
+	return usageErr(fmt.Errorf("%s takes no arguments: %q is not a flag (see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath()))
+}
+
 // stopSignals end any command cleanly (events stored, the stop recorded). SIGHUP is the
 // terminal closing under the monitor (a closed SSH session or tmux window): by default it
 // would kill the process like kill -9, leaving a gap marked as an unclean stop.
@@ -70,9 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	case errors.As(err, &ce):
 		return 2
-	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
-		strings.Contains(err.Error(), "flag needs an argument"), strings.Contains(err.Error(), "invalid argument"),
-		strings.Contains(err.Error(), "accepts "), strings.Contains(err.Error(), "requires at least"):
+	case strings.HasPrefix(err.Error(), "unknown command"), // cobra's own, as are the argument counts
+		strings.HasPrefix(err.Error(), "accepts "), strings.HasPrefix(err.Error(), "requires at least"):
 		return 2
 	}
 	return 1
@@ -117,6 +131,9 @@ Without a Zoom account, try: zoomwatch demo`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// Every flag error is a usage error (exit 2), however pflag words it ("unknown
+	// shorthand flag" was taken for a failure, exit 1).
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	root.SetVersionTemplate("zoomwatch {{.Version}}\n") // as `zoomwatch version` prints it
 	root.SetHelpCommand(&cobra.Command{
 		Use:   "help [command]",
@@ -357,7 +374,7 @@ func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintln(a.stdout, "zoomwatch", buildVersion())
 			return nil
@@ -373,7 +390,7 @@ func (a *app) compactCmd() *cobra.Command {
 --max-db-size) left behind, and prints its size before and after. It needs the database to
 itself: stop the monitor first. Once events arrive again, the file grows ahead of its data
 again, by up to 16 MiB.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := a.dbPath("events.db")
 			if err != nil {

@@ -261,6 +261,13 @@ func TestMissingSettingsExitTwoNamingThem(t *testing.T) {
 	if code, _, _ := runOnce(t, dir, "frobnicate"); code != 2 {
 		t.Fatalf("unknown command: exit %d", code)
 	}
+	// Every kind of usage error exits 2: a short flag ("unknown shorthand flag" was exit 1),
+	// a stray argument (called an unknown command).
+	for _, args := range [][]string{{"export", "-f", "csv"}, {"-V"}, {"export", "--since"}, {"version", "extra"}, {"bench", "nope"}} {
+		if code, _, errOut := runOnce(t, dir, args...); code != 2 || strings.Contains(errOut, `unknown command "extra"`) {
+			t.Errorf("%q: exit %d, %q", args, code, errOut)
+		}
+	}
 }
 
 // TestHistoryWithoutADatabasePointsAtTheDemos: someone who only ran the demo is told where
