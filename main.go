@@ -99,7 +99,7 @@ type app struct {
 	configFile string
 	dbFlag     string
 	logFlag    string
-	heartbeat  time.Duration
+	heartbeat  string
 	retain     string
 	maxDBSize  string
 	ssh        sshFlags // the monitor's and demo's --ssh
@@ -150,12 +150,17 @@ Without a Zoom account, try: zoomwatch demo`,
 	pf.StringVar(&a.configFile, "config", "", "config file (default $XDG_CONFIG_HOME/zoomwatch/config.toml)")
 	pf.StringVar(&a.dbFlag, "db", "", "database file (default $XDG_STATE_HOME/zoomwatch/events.db)")
 	pf.StringVar(&a.logFlag, "log", "", "log file (default $XDG_STATE_HOME/zoomwatch/zoomwatch.log)")
-	pf.DurationVar(&a.heartbeat, "heartbeat", config.DefaultHeartbeat, "heartbeat period; a link silent for about two periods is replaced")
+	pf.StringVar(&a.heartbeat, "heartbeat", config.DefaultHeartbeat.String(), "heartbeat period; a link silent for about two periods is replaced")
 	pf.StringVar(&a.retain, "retain", "", "drop events older than this (e.g. 30d; default: keep all)")
 	pf.StringVar(&a.maxDBSize, "max-db-size", "", "prune the oldest events beyond this much data (e.g. 2GB)")
 	pf.Float64Var(&a.backoffScale, "backoff-scale", 1, "multiply reconnect waits (testing)")
 	pf.MarkHidden("backoff-scale")
-	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return a.setup(cmd) }
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if cmd.Name() == "version" || cmd.Name() == "help" {
+			return nil // they read no settings: a bad config file must not stop them
+		}
+		return a.setup(cmd)
+	}
 	root.PersistentPostRun = func(cmd *cobra.Command, args []string) {
 		if a.logFile != nil {
 			a.logFile.Close()
@@ -191,14 +196,21 @@ func (a *app) setup(cmd *cobra.Command) error {
 		cfg.Log = a.logFlag
 	}
 	if flags.Changed("heartbeat") || cfg.Heartbeat == 0 {
-		cfg.Heartbeat = config.Duration(a.heartbeat)
-	}
-	if time.Duration(cfg.Heartbeat) < 100*time.Millisecond {
-		source := "--heartbeat"
-		if !flags.Changed("heartbeat") {
-			source = "heartbeat in " + cfg.File
+		d, err := config.ParseDuration(a.heartbeat) // as the file reads it
+		if err != nil {
+			return usageErr(fmt.Errorf("--heartbeat: %w", err))
 		}
-		return usageErr(fmt.Errorf("%s %v is too short (at least 100ms; Zoom expects 30s)", source, time.Duration(cfg.Heartbeat)))
+		cfg.Heartbeat = config.Duration(d)
+	}
+	source := "--heartbeat"
+	if !flags.Changed("heartbeat") {
+		source = "heartbeat in " + cfg.File
+	}
+	switch hb := time.Duration(cfg.Heartbeat); {
+	case hb < 100*time.Millisecond:
+		return usageErr(fmt.Errorf("%s %v is too short (at least 100ms; Zoom expects %v)", source, hb, config.DefaultHeartbeat))
+	case hb > config.DefaultHeartbeat:
+		return usageErr(fmt.Errorf("%s %v is too long: Zoom expects a heartbeat at least every %v, and may close a link that sends none", source, hb, config.DefaultHeartbeat))
 	}
 	// Checked for every command, as every other setting is, not only by those that draw.
 	if err := tui.ValidateKeys(cfg.Keys); err != nil {

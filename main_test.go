@@ -261,6 +261,16 @@ func TestMissingSettingsExitTwoNamingThem(t *testing.T) {
 	if code, _, _ := runOnce(t, dir, "frobnicate"); code != 2 {
 		t.Fatalf("unknown command: exit %d", code)
 	}
+	// The flag reads durations as the file does, and Zoom's 30 s is the longest heartbeat.
+	if code, _, errOut := runOnce(t, dir, "tail", "--heartbeat", "1d"); code != 2 || !strings.Contains(errOut, "is too long: Zoom expects a heartbeat at least every 30s") {
+		t.Errorf("--heartbeat 1d: exit %d, %q", code, errOut)
+	}
+	// version reads no settings: a broken config file does not stop it.
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("bad = =\n"), 0o600)
+	if code, out, errOut := runOnce(t, dir, "version", "--config", bad); code != 0 || !strings.HasPrefix(out, "zoomwatch ") {
+		t.Errorf("version with a broken config file: exit %d, %q, %q", code, out, errOut)
+	}
 	// Every kind of usage error exits 2: a short flag ("unknown shorthand flag" was exit 1),
 	// a stray argument (called an unknown command).
 	for _, args := range [][]string{{"export", "-f", "csv"}, {"-V"}, {"export", "--since"}, {"version", "extra"}, {"bench", "nope"}} {

@@ -182,17 +182,17 @@ type writer struct {
 	// refusing disk fills with up to BacklogMax events: counting them at every input took
 	// a core at 1,000 events/s.
 	pendingEvents, pendingBad int
-	dropGap       *Gap    // events dropped while the disk failed, recorded once it recovers
-	retry         time.Duration
-	batchIDs      map[feed.Identity]struct{}
-	uuidsSeen     map[string]struct{} // occurrences already mapped to their number
-	lastAliveSave time.Time
-	lastHousekeep time.Time
-	lastRelease   time.Time
-	lastCommit    time.Time // when the last commit began (monotonic clock: commitEvery is real time)
-	pruneMore     bool
-	liveSavedAt   time.Time // when the live state was last saved (real time, as liveSaveEvery)
-	liveSaveDue   bool      // save it at the next commit, in that commit
+	dropGap                   *Gap // events dropped while the disk failed, recorded once it recovers
+	retry                     time.Duration
+	batchIDs                  map[feed.Identity]struct{}
+	uuidsSeen                 map[string]struct{} // occurrences already mapped to their number
+	lastAliveSave             time.Time
+	lastHousekeep             time.Time
+	lastRelease               time.Time
+	lastCommit                time.Time // when the last commit began (monotonic clock: commitEvery is real time)
+	pruneMore                 bool
+	liveSavedAt               time.Time // when the live state was last saved (real time, as liveSaveEvery)
+	liveSaveDue               bool      // save it at the next commit, in that commit
 	// A save is captured in one commit (or when idle) and encoded beside the writer
 	// (saveEncoding until saveDone delivers it), then written a part at a time by the
 	// commits that follow, or by transactions of its own when idle (saveReady until then):
