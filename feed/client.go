@@ -582,7 +582,8 @@ func (c *Client) readFailed(l *link, err error, quiet time.Duration, live bool, 
 	case errors.As(err, &ce) && ce.Code == websocket.CloseAbnormalClosure:
 		// gorilla's name for a TCP end without a close frame.
 		return linkEnd{reason: prefix + "read: unexpected EOF (connection dropped)"}
-	case errors.As(err, &ce) && live && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseGoingAway):
+	case errors.As(err, &ce) && live && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseGoingAway) &&
+		!closeNamesOtherCause(ce.Text):
 		reason := "closed cleanly by Zoom: another client probably connected to this subscription"
 		if ce.Code != websocket.CloseNormalClosure || ce.Text != "" {
 			reason += " (" + describeClose(ce) + ")"
@@ -596,6 +597,23 @@ func (c *Client) readFailed(l *link, err error, quiet time.Duration, live bool, 
 		return linkEnd{reason: fmt.Sprintf("%sa frame exceeded the read limit of %d bytes", prefix, c.cfg.ReadLimit)}
 	}
 	return linkEnd{reason: prefix + "read: " + err.Error()}
+}
+
+// closeNamesOtherCause reports whether a clean close's text gives a cause other than another
+// consumer taking over ("heartbeat timeout"): that is a failure to retry soon, not a reason
+// to step back for minutes. Zoom's texts are undocumented; an empty one is taken as a
+// takeover, as is any that says so.
+func closeNamesOtherCause(text string) bool {
+	t := strings.ToLower(strings.TrimSpace(text))
+	if t == "" {
+		return false
+	}
+	for _, w := range []string{"another", "replac", "duplicate", "new connection", "other connection", "kick", "evict"} {
+		if strings.Contains(t, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // roundDuration keeps durations in reasons readable: 1m7s, 2.3s, 225ms.

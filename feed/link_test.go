@@ -1195,3 +1195,32 @@ func TestStopDuringAHandshakeThatNeverEnds(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// A clean close that gives another cause ("heartbeat timeout") is a failure, retried after the
+// short wait, not a takeover by another consumer (which waits minutes); one that says another
+// connection took over is a takeover.
+func TestACleanCloseNamingAnotherCauseIsNotAReplacement(t *testing.T) {
+	z := newFakeZoom(t, func(c *zconn) {
+		c.buildOK()
+		c.heartbeat()
+		switch c.n {
+		case 1:
+			c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "heartbeat timeout"), time.Now().Add(time.Second))
+			c.ignore()
+		case 2:
+			c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "replaced by another connection"), time.Now().Add(time.Second))
+			c.ignore()
+		default:
+			c.serve()
+		}
+	})
+	r := startClient(t, Config{URL: z.url(), Tokens: &fakeTokens{}})
+	r.state(StateConnecting)
+	r.state(StateLive)
+	if tr := r.state(StateBackoff); tr.Reason != "closed by Zoom: close 1001 heartbeat timeout" {
+		t.Errorf("reason %q", tr.Reason)
+	}
+	r.state(StateConnecting)
+	r.state(StateLive)
+	r.state(StateReplaced)
+}
