@@ -264,7 +264,7 @@ func (a *app) simCmd() *cobra.Command {
 	f.StringVar(&listen, "listen", "127.0.0.1:9000", "address to listen on")
 	f.Float64Var(&opts.Rate, "rate", 5, "events per second (0.1 to 50000)")
 	f.Int64Var(&opts.Seed, "seed", 1, "activity seed: the same seed replays the same activity")
-	f.StringVar(&opts.ClientSecret, "client-secret", "", "client secret to accept (default: random)")
+	f.StringVar(&opts.ClientSecret, "client-secret", "", "client secret to accept (default: the fixed one printed below, as Zoom's sample client expects it)")
 	f.DurationVar(&opts.TokenTTL, "token-ttl", time.Hour, "lifetime of issued tokens (short values exercise token expiry)")
 	f.DurationVar(&opts.HeartbeatTimeout, "heartbeat-timeout", 90*time.Second, "close links that send no heartbeat for this long")
 	// Some fault knobs count events, others take durations; the help says which.

@@ -269,6 +269,7 @@ func (s *Server) Env() []string {
 		{"ZOOM_CLIENT_SECRET", o.ClientSecret},
 		{"ZOOM_WS_URL", s.WSURL()},
 		{"ZOOM_OAUTH_URL", s.OAuthURL()},
+		{"#", "the same for Zoom's own sample client (zoom/websocket-js-sample), in its names:"},
 		{"CLIENT_USERNAME", o.ClientID},
 		{"CLIENT_PASSWORD", o.ClientSecret},
 		{"SUBSCRIPTION_ID", o.SubscriptionID},
@@ -279,6 +280,10 @@ func (s *Server) Env() []string {
 	}
 	lines := make([]string, len(vars))
 	for i, v := range vars {
+		if v[0] == "#" {
+			lines[i] = "# " + v[1]
+			continue
+		}
 		lines[i] = "export " + v[0] + "=" + shellQuote(v[1])
 	}
 	return lines
