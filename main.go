@@ -369,6 +369,9 @@ func (a *app) backoff() feed.Backoff {
 // are a configuration error (exit 2).
 func startupErr(err error) error {
 	var rej *auth.RejectedError
+	if errors.As(err, &rej) && rej.NoEndpoint {
+		return usageErr(fmt.Errorf("%w\nCheck ZOOM_OAUTH_URL (oauth_url): leave it unset for Zoom's, %s", err, config.DefaultOAuthURL))
+	}
 	if errors.As(err, &rej) {
 		return usageErr(fmt.Errorf("%w\nCheck ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET against your Server-to-Server OAuth app's App Credentials, and that the app is activated", err))
 	}

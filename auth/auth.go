@@ -76,9 +76,15 @@ type RejectedError struct {
 	Status int
 	Code   string // Zoom's "error", e.g. invalid_client
 	Reason string // Zoom's "reason", e.g. Invalid client_id or client_secret
+	// NoEndpoint: the URL answered that it has no such page (404, 405): the token URL is
+	// wrong, not the credentials.
+	NoEndpoint bool
 }
 
 func (e *RejectedError) Error() string {
+	if e.NoEndpoint {
+		return fmt.Sprintf("the token URL is not Zoom's token endpoint: HTTP %d %s", e.Status, http.StatusText(e.Status))
+	}
 	var b strings.Builder
 	b.WriteString("Zoom rejected the credentials: ")
 	switch {
@@ -234,6 +240,8 @@ func (s *Source) fetch(ctx context.Context) (Token, error) {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
 		// 4xx, but about the moment, not the credentials.
 		return Token{}, &UnavailableError{Status: resp.StatusCode, Err: statusErr(resp.StatusCode, code, reason)}
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		return Token{}, &RejectedError{Status: resp.StatusCode, NoEndpoint: true}
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
 		return Token{}, &RejectedError{Status: resp.StatusCode, Code: code, Reason: reason}
 	case resp.StatusCode != http.StatusOK:

@@ -248,6 +248,8 @@ func TestFailuresClassified(t *testing.T) {
 		{"5xx with Zoom's reason", 500, `{"reason":"Internal Error","error":"server_error"}`, false, "server_error: Internal Error"},
 		{"rate limited", 429, `{"reason":"Too many requests","error":"rate_limit"}`, false, "HTTP 429"},
 		{"4xx without body", 401, ``, true, "Zoom rejected the credentials: Unauthorized (HTTP 401)"},
+		// A wrong token URL, not wrong credentials.
+		{"404", 404, `404 page not found`, true, "the token URL is not Zoom's token endpoint: HTTP 404 Not Found"},
 		{"200 without token", 200, `<html>captive portal</html>`, false, "carries no access_token"},
 		{"200 with empty token", 200, `{"access_token":"","expires_in":3600}`, false, "carries no access_token"},
 		{"200 with an OAuth error", 200, `{"reason":"Invalid account_id","error":"invalid_request"}`, true, "invalid_request: Invalid account_id"},
