@@ -342,6 +342,23 @@ func TestGapsFromDropsAndRestarts(t *testing.T) {
 	if kinds != 3 {
 		t.Fatalf("log has %d gap entries, want 3", kinds)
 	}
+	// Running again but failing to connect: the gap says so, not only that zoomwatch was
+	// not running (it was, for the last part).
+	submit(t, s3, transition(feed.StateConnecting, now.Add(time.Minute), ""), transition(feed.StateLive, now.Add(time.Minute), ""),
+		transition(feed.StateStopped, now.Add(2*time.Minute), "interrupted"))
+	s3.Close()
+	now = t0.Add(30 * time.Minute)
+	s4 := openTest(t, Options{Path: path, Now: clock})
+	submit(t, s4, transition(feed.StateConnecting, now, ""), transition(feed.StateBackoff, now, "connect: dial tcp: connection refused"),
+		transition(feed.StateConnecting, now.Add(time.Second), ""), transition(feed.StateBackoff, now.Add(time.Second), "connect: dial tcp: i/o timeout"))
+	want := "zoomwatch was not running; running again from " + now.Local().Format("15:04:05") + ", but connect: dial tcp: connection refused"
+	if g, open := s4.OpenGap(); !open || g.Reason != want {
+		t.Errorf("open gap while failing to connect after a restart: %+v, want reason %q", g, want)
+	}
+	submit(t, s4, transition(feed.StateLive, now.Add(time.Minute), ""))
+	if gaps, _ := s4.Gaps(1); len(gaps) != 1 || gaps[0].Reason != want {
+		t.Errorf("gap = %+v, want reason %q", gaps, want)
+	}
 }
 
 // A gap across a restart marks the active meetings uncertain however short it is (after a

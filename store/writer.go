@@ -128,6 +128,9 @@ type linkState struct {
 	LastAlive time.Time `json:"last_alive,omitzero"`
 	// Restart: the gap open now began before this process started.
 	Restart bool `json:"restart,omitempty"`
+	// toldWhyNow: the reason of a gap open across a restart says why this process has not
+	// received either. Not persisted: each process says it once.
+	toldWhyNow bool
 }
 
 type input struct {
@@ -1276,6 +1279,10 @@ func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) error {
 			l.First = t.At
 		}
 		l.Ever, l.Receiving, l.Since, l.Reason, l.LastAlive, l.Restart = true, true, time.Time{}, "", t.At, false
+	case l.Restart && !l.toldWhyNow && t.Reason != "" && t.State != feed.StateStopped:
+		// Running again but not receiving: the rest of the gap is not for want of running.
+		l.toldWhyNow = true
+		l.Reason += "; running again from " + t.At.Local().Format("15:04:05") + ", but " + t.Reason
 	case l.Receiving:
 		stopped := t.At
 		if !t.SilentSince.IsZero() && t.SilentSince.Before(stopped) {
