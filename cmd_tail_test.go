@@ -91,6 +91,8 @@ func TestStopSignalsEndTailCleanly(t *testing.T) {
 	simFor(t, sim.Options{Seed: 3, Rate: 200})
 	bin := filepath.Join(dir, "bin", "zoomwatch")
 	testbin.Build(t, bin)
+	said := map[os.Signal]string{os.Interrupt: "stopped: interrupted (SIGINT)", syscall.SIGTERM: "stopped: terminated (SIGTERM)",
+		syscall.SIGHUP: "stopped: the terminal closed (SIGHUP)"}
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "events.db")
@@ -120,6 +122,9 @@ func TestStopSignalsEndTailCleanly(t *testing.T) {
 				t.Errorf("after %v the database's owner file is still there (%v)", sig, err)
 			}
 			stopped(t, db)
+			if !strings.Contains(errOut.String(), said[sig]) { // not Go's "terminated signal received"
+				t.Errorf("after %v stderr does not say %q:\n%s", sig, said[sig], errOut.String())
+			}
 		})
 	}
 }

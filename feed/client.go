@@ -208,6 +208,14 @@ func (c *Client) emitStopped(ctx context.Context, out chan<- Item) {
 	reason := "" // the state says it
 	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
 		reason = cause.Error()
+		// signal.NotifyContext's wording, "terminated signal received", said plainly.
+		if name, ok := strings.CutSuffix(reason, " signal received"); ok {
+			reason = map[string]string{"interrupt": "interrupted (SIGINT)", "terminated": "terminated (SIGTERM)",
+				"hangup": "the terminal closed (SIGHUP)"}[name]
+			if reason == "" {
+				reason = "signal: " + name
+			}
+		}
 	}
 	c.emit(out, Transition{State: StateStopped, Reason: reason})
 }
