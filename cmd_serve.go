@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -182,10 +184,29 @@ func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zo
 	srv.serve()
 	fmt.Fprintf(a.stderr, "zoomwatch: serving on %s (ssh -p %s HOST; host key %s); database %s\n",
 		srv.ln.Addr(), portOf(srv.ln.Addr().String()), srv.srv.Fingerprint(), st.Path())
+	// The connection's story on stderr, as tail tells it: a headless collector retrying a
+	// wrong URL for ever said nothing after "serving on".
+	sub := st.Subscribe(64)
+	defer sub.Close()
+	p := &printer{st: st, errw: a.stderr, out: bufio.NewWriter(io.Discard)}
+	health := time.NewTicker(time.Second)
+	defer health.Stop()
 	var feedErr error
-	select {
-	case <-ctx.Done():
-	case feedErr = <-col.done:
+	for running := true; running; {
+		select {
+		case n := <-sub.C:
+			if n.Batch != nil {
+				for _, e := range n.Log {
+					p.logEntry(e)
+				}
+			}
+		case <-health.C:
+			p.health(st.Health())
+		case <-ctx.Done():
+			running = false
+		case feedErr = <-col.done:
+			running = false
+		}
 	}
 	srv.stop()
 	stopFeed()

@@ -63,6 +63,11 @@ func TestServeStopsWhileTheDiskRefusesWrites(t *testing.T) {
 		log, _ := os.ReadFile(filepath.Join(dir, "zoomwatch.log"))
 		return strings.Contains(string(log), "commit failed")
 	})
+	// Like tail, serve tells the connection's story and the store's trouble on stderr.
+	eventually(t, 10*time.Second, "serve to say it is not storing", func() bool { return strings.Contains(c.stderr.String(), "zoomwatch: NOT STORING since") })
+	if !strings.Contains(c.stderr.String(), "zoomwatch: live") {
+		t.Errorf("serve did not say the link went live; stderr:\n%s", c.stderr.String())
+	}
 	c.cancel() // the stop signal
 	if code := c.wait(); code != 1 || !strings.Contains(c.stderr.String(), "stopping with events not stored: the database has refused writes since") {
 		t.Errorf("exit %d, want 1 saying events were not stored; stderr:\n%s", code, c.stderr.String())
