@@ -128,6 +128,9 @@ type linkEnd struct {
 	err     error         // the rejection, for endRejected
 	liveFor time.Duration // 0 if the link never went live
 	quiet   time.Duration // how long nothing had arrived, when the link ended by silence
+	// setting names what to check when links keep failing this way before any went live
+	// (a typo in a host never connects, and retrying says nothing about it).
+	setting string
 }
 
 // SubscriptionError says Zoom refused the WebSocket URL's subscription (build_connection
@@ -184,6 +187,9 @@ func (c *Client) Run(ctx context.Context, out chan<- Item) error {
 			// Two consumers of one subscription take it from each other: the waits only
 			// slow the fight down, and only the user can end it.
 			reason = fmt.Sprintf("%s (%d times in a row: stop the other consumer; while it holds the subscription, this one receives nothing)", reason, policy.replaced)
+		}
+		if !everLive && attempt >= 3 && end.setting != "" {
+			reason += " (never connected since start: check " + end.setting + ")"
 		}
 		t := Transition{State: state, Reason: reason, Attempt: attempt, NextRetry: c.cfg.Now().Add(wait)}
 		if end.liveFor > 0 && end.quiet > 0 {
@@ -249,7 +255,7 @@ func (c *Client) attempt(ctx context.Context, out chan<- Item, attempt int, ever
 		case errors.As(err, &rej):
 			return linkEnd{kind: endRejected, reason: err.Error(), err: err}
 		}
-		return linkEnd{reason: err.Error()} // auth's errors never carry the secret
+		return linkEnd{reason: err.Error(), setting: "ZOOM_OAUTH_URL"} // auth's errors never carry the secret
 	}
 	c.mu.Lock()
 	c.stats.TokenExpiry = tok.Expiry
@@ -261,12 +267,12 @@ func (c *Client) attempt(ctx context.Context, out chan<- Item, attempt int, ever
 		case ctx.Err() != nil:
 			return linkEnd{kind: endStopped}
 		case resp == nil:
-			return linkEnd{reason: "connect: " + redact(err.Error(), tok.Value)}
+			return linkEnd{reason: "connect: " + redact(err.Error(), tok.Value), setting: "ZOOM_WS_URL"}
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 			c.cfg.Tokens.Invalidate()
 			return linkEnd{reason: fmt.Sprintf("WebSocket handshake refused: HTTP %d %s (token refused: fetching a new one)", resp.StatusCode, http.StatusText(resp.StatusCode))}
 		}
-		return linkEnd{reason: fmt.Sprintf("WebSocket handshake refused: HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))}
+		return linkEnd{reason: fmt.Sprintf("WebSocket handshake refused: HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode)), setting: "ZOOM_WS_URL"}
 	}
 	defer conn.Close()
 	conn.SetReadLimit(c.cfg.ReadLimit)

@@ -1224,3 +1224,19 @@ func TestACleanCloseNamingAnotherCauseIsNotAReplacement(t *testing.T) {
 	r.state(StateLive)
 	r.state(StateReplaced)
 }
+
+// A link that has never come up since start, failing the same way again and again (a typo in
+// a host), says which setting to check from the third attempt on.
+func TestRepeatedFailuresBeforeAnyLinkNameTheSetting(t *testing.T) {
+	tokens := &fakeTokens{failures: []error{&auth.UnavailableError{Err: errors.New("dial tcp: lookup zoom.u: no such host")},
+		&auth.UnavailableError{Err: errors.New("no such host")}, &auth.UnavailableError{Err: errors.New("no such host")}}}
+	r := startClient(t, Config{URL: "ws://127.0.0.1:9/ws?subscriptionId=x", Tokens: tokens})
+	for i := 1; i <= 4; i++ {
+		r.state(StateConnecting)
+		tr := r.state(StateBackoff)
+		want := map[int]string{3: "check ZOOM_OAUTH_URL", 4: "check ZOOM_WS_URL"}[i] // then the dial fails: nothing listens on port 9
+		if has := strings.Contains(tr.Reason, "never connected since start"); has != (want != "") || !strings.Contains(tr.Reason, want) {
+			t.Errorf("attempt %d: reason %q, want %q", i, tr.Reason, want)
+		}
+	}
+}
