@@ -136,12 +136,15 @@ type Store struct {
 type LockedError struct {
 	Path  string
 	Owner *Owner // nil when the holder left no (live) owner file
+	// Reading: the open refused was a reader's (history, export), else a writer's.
+	Reading bool
 }
 
 func (e *LockedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s is in use by another process", e.Path)
-	if o := e.Owner; o != nil {
+	o := e.Owner
+	if o != nil {
 		fmt.Fprintf(&b, ": zoomwatch (pid %d", o.PID)
 		if o.Command != "" {
 			fmt.Fprintf(&b, ", %q", o.Command)
@@ -151,18 +154,29 @@ func (e *LockedError) Error() string {
 		}
 		b.WriteString(")")
 	}
-	// bbolt locks the file: exclusively for a writer, shared for a reader.
-	b.WriteString(". A command that writes to the database needs it to itself; read-only ones (history, export) can share it with each other.")
-	if o := e.Owner; o != nil && o.ReadOnly {
-		b.WriteString(" That one only reads: quit it (or let it finish) first.")
-	} else if o != nil && o.SSH != "" {
-		fmt.Fprintf(&b, " Its monitor and history are served over SSH: ssh -p %s %s (or `ssh -p %s %s export` for the events).",
-			sshPort(o.SSH), sshHost(o.SSH), sshPort(o.SSH), sshHost(o.SSH))
-	} else if e.Owner != nil {
-		if e.Owner.Screen {
-			b.WriteString(" Its own screen has the history (h).")
+	// bbolt locks the file: exclusively for a writer, shared for readers.
+	served := func() {
+		if o != nil && o.SSH != "" {
+			fmt.Fprintf(&b, " Its monitor and history are served over SSH: ssh -p %s %s (or `ssh -p %s %s export` for the events).",
+				sshPort(o.SSH), sshHost(o.SSH), sshPort(o.SSH), sshHost(o.SSH))
 		}
-		b.WriteString(" To browse from here, stop it first, or run the collector as `zoomwatch serve --ssh ADDR` (or `zoomwatch --ssh ADDR`) so that others can watch and export over SSH.")
+	}
+	switch {
+	case o != nil && o.ReadOnly:
+		b.WriteString(". That one only reads, and readers share the database, but this command writes to it and needs it to itself: quit that one (or let it finish) first.")
+	case e.Reading:
+		b.WriteString(". It writes to the database, and history and export can open it only once it stops.")
+		served()
+		switch {
+		case o != nil && o.SSH != "":
+		case o != nil && o.Screen:
+			b.WriteString(" Its own screen has the history (h).")
+		default:
+			b.WriteString(" To browse from here, stop it first, or run the collector as `zoomwatch serve --ssh ADDR` (or `zoomwatch --ssh ADDR`) so that others can watch and export over SSH.")
+		}
+	default:
+		b.WriteString(". Only one process can write to a database at a time: stop that one first, or give this one a database of its own (--db PATH).")
+		served()
 	}
 	return b.String()
 }
@@ -262,7 +276,7 @@ func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, berrors.ErrTimeout):
-		err = &LockedError{Path: path, Owner: readOwner(path)}
+		err = &LockedError{Path: path, Owner: readOwner(path), Reading: o != nil && o.ReadOnly}
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		err = &FormatError{path, "not a zoomwatch database (" + err.Error() + "); it was not modified"}
 	case strings.HasPrefix(err.Error(), "file size too small"):

@@ -617,8 +617,8 @@ func TestLockedByAReaderNamesIt(t *testing.T) {
 		t.Fatalf("writer's open beside readers: %v", err)
 	}
 	want := fmt.Sprintf("%s is in use by another process: zoomwatch (pid %d, \"zoomwatch history\", running since %s). "+
-		"A command that writes to the database needs it to itself; read-only ones (history, export) can share it with each other. "+
-		"That one only reads: quit it (or let it finish) first.", path, os.Getpid(), t0.Format("2006-01-02 15:04:05"))
+		"That one only reads, and readers share the database, but this command writes to it and needs it to itself: quit that one (or let it finish) first.",
+		path, os.Getpid(), t0.Format("2006-01-02 15:04:05"))
 	if err.Error() != want {
 		t.Errorf("message:\n%s\nwant:\n%s", err, want)
 	}
@@ -634,15 +634,20 @@ func TestLockedByAReaderNamesIt(t *testing.T) {
 	openTest(t, Options{Path: path}) // and a writer gets in
 }
 
-// The message points at the holder's own screen only when it has one.
-func TestLockedErrorMentionsAScreenOnlyWhenThereIsOne(t *testing.T) {
-	tail := (&LockedError{Path: "events.db", Owner: &Owner{PID: 7, Command: "zoomwatch tail"}}).Error()
-	monitor := (&LockedError{Path: "events.db", Owner: &Owner{PID: 7, Command: "zoomwatch demo", Screen: true}}).Error()
+// The message fits who asks: a reader hears where the history is (the holder's own screen
+// only when it has one), a writer that only one can write; neither is told readers share.
+func TestLockedErrorFitsWhoAsks(t *testing.T) {
+	tail := (&LockedError{Path: "events.db", Owner: &Owner{PID: 7, Command: "zoomwatch tail"}, Reading: true}).Error()
+	monitor := (&LockedError{Path: "events.db", Owner: &Owner{PID: 7, Command: "zoomwatch demo", Screen: true}, Reading: true}).Error()
+	writer := (&LockedError{Path: "events.db", Owner: &Owner{PID: 7, Command: "zoomwatch demo", Screen: true}}).Error()
 	if strings.Contains(tail, "screen") || !strings.Contains(tail, "stop it first") {
-		t.Errorf("held by tail: %s", tail)
+		t.Errorf("history, held by tail: %s", tail)
 	}
 	if !strings.Contains(monitor, "Its own screen has the history (h).") {
-		t.Errorf("held by the monitor: %s", monitor)
+		t.Errorf("history, held by the monitor: %s", monitor)
+	}
+	if strings.Contains(writer, "history") || !strings.Contains(writer, "Only one process can write to a database at a time") {
+		t.Errorf("import, held by the monitor: %s", writer)
 	}
 }
 
