@@ -428,14 +428,20 @@ func TestAnUnwritableDefaultLogOnlyWarns(t *testing.T) {
 	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	events, n := sampleEvents(t, dir)
+	db := filepath.Join(dir, "events.db")
 	var out, errOut syncBuffer
-	if code := run(context.Background(), []string{"version"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "zoomwatch ") {
-		t.Errorf("version: exit %d, %q, %q", code, out.String(), errOut.String())
+	if code := run(context.Background(), []string{"import", "--db", db, "--log", filepath.Join(dir, "ok.log"), events}, &out, &errOut); code != 0 {
+		t.Fatalf("import: exit %d, %q", code, errOut.String())
+	}
+	out, errOut = syncBuffer{}, syncBuffer{}
+	if code := run(context.Background(), []string{"export", "--db", db}, &out, &errOut); code != 0 || len(lines(out.String())) != n {
+		t.Errorf("export: exit %d, %d lines, %q", code, len(lines(out.String())), errOut.String())
 	}
 	if !strings.Contains(errOut.String(), "zoomwatch: not logging (") {
 		t.Errorf("no warning that nothing is logged: %q", errOut.String())
 	}
-	if code := run(context.Background(), []string{"version", "--log", filepath.Join(blocked, "x.log")}, &out, &errOut); code == 0 {
+	if code := run(context.Background(), []string{"export", "--db", db, "--log", filepath.Join(blocked, "x.log")}, &out, &errOut); code == 0 {
 		t.Error("an explicit --log that cannot be written was accepted")
 	}
 }
