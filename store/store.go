@@ -231,7 +231,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	if !opts.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("cannot make the database's directory (--db, or db in the config file): %w", err)
 		}
 	} else if _, err := os.Stat(opts.Path); err != nil {
 		return nil, fmt.Errorf("no database at %s yet (it is created by the monitor, tail or import): %w", opts.Path, err)
