@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestServeStopsWhileTheDiskRefusesWrites(t *testing.T) {
 	})
 	// Like tail, serve tells the connection's story and the store's trouble on stderr.
 	eventually(t, 10*time.Second, "serve to say it is not storing", func() bool { return strings.Contains(c.stderr.String(), "zoomwatch: NOT STORING since") })
-	if !strings.Contains(c.stderr.String(), "zoomwatch: live") {
+	if !regexp.MustCompile(`(?m)^zoomwatch: \d\d:\d\d:\d\d live`).MatchString(c.stderr.String()) {
 		t.Errorf("serve did not say the link went live; stderr:\n%s", c.stderr.String())
 	}
 	c.cancel() // the stop signal

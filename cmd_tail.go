@@ -123,7 +123,7 @@ func (p *printer) health(h store.Health) {
 			h.Since.Local().Format("15:04:05"), h.Err, h.Backlog)
 	case h.Storing && p.refused != "":
 		p.refused = ""
-		fmt.Fprintln(p.errw, "zoomwatch: storing again")
+		fmt.Fprintf(p.errw, "zoomwatch: %s storing again\n", h.LastCommit.Local().Format("15:04:05"))
 	}
 }
 
@@ -196,7 +196,8 @@ func (p *printer) logEntry(e store.LogEntry) {
 		if t := e.Transition; t.State == feed.StateAuthFailed && t.NextRetry.IsZero() {
 			return // refused at start-up: tail exits saying why and what to check
 		}
-		fmt.Fprintln(p.errw, "zoomwatch:", describeTransition(*e.Transition))
+		// Each line says when: stderr is often a file (2>tail.err) with no times of its own.
+		fmt.Fprintln(p.errw, "zoomwatch:", e.At.Local().Format("15:04:05"), describeTransition(*e.Transition))
 	case store.LogGap:
 		g := e.Gap
 		length := "under 1s"
@@ -207,9 +208,9 @@ func (p *printer) logEntry(e store.LogEntry) {
 			g.From.Local().Format("15:04:05"), g.To.Local().Format("15:04:05"), length, g.Reason)
 	case store.LogAnomaly:
 		an := e.Anomaly
-		fmt.Fprintf(p.errw, "zoomwatch: kept a frame for inspection (%s, %d bytes): %s\n", an.Kind, an.Size, an.Error)
+		fmt.Fprintf(p.errw, "zoomwatch: %s kept a frame for inspection (%s, %d bytes): %s\n", e.At.Local().Format("15:04:05"), an.Kind, an.Size, an.Error)
 	case store.LogNote:
-		fmt.Fprintln(p.errw, "zoomwatch:", e.Note)
+		fmt.Fprintln(p.errw, "zoomwatch:", e.At.Local().Format("15:04:05"), e.Note)
 	}
 }
 

@@ -32,10 +32,10 @@ func TestTailSaysWhenTheDiskRefusesWrites(t *testing.T) {
 	p.health(store.Health{Storing: true})
 	p.health(full)
 	p.health(full)
-	p.health(store.Health{Storing: true})
+	p.health(store.Health{Storing: true, LastCommit: since.Add(time.Minute)})
 	want := []string{
 		"zoomwatch: NOT STORING since 01:15:45: write events.db: no space left on device; 1200 events wait in memory (retrying; nothing is printed until it is stored)",
-		"zoomwatch: storing again",
+		"zoomwatch: 01:16:45 storing again",
 	}
 	if got := strings.Split(strings.TrimSpace(errOut.String()), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("stderr:\n%s\nwant:\n%s", errOut.String(), strings.Join(want, "\n"))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -203,7 +204,7 @@ func TestTailUnderEveryFaultPrintsEachDeliveredEventOnce(t *testing.T) {
 	// State changes went to stderr: a reconnection after each fault, and the bad frames kept.
 	errs := c.stderr.String()
 	st := s.Stats()
-	if lives := strings.Count(errs, "zoomwatch: live"); uint64(lives) < st.Connections {
+	if lives := len(regexp.MustCompile(`(?m)^zoomwatch: \d\d:\d\d:\d\d live`).FindAllString(errs, -1)); uint64(lives) < st.Connections {
 		t.Fatalf("%d live transitions on stderr for %d connections", lives, st.Connections)
 	}
 	for _, want := range []string{"replaced", "silent", "dropped", "kept a frame for inspection (bad-frame", "gap "} {

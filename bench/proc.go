@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,9 @@ import (
 
 	"zoomwatch/feed/sim"
 )
+
+// liveLine is tail's stderr line for a link going live: "zoomwatch: 11:29:14 live".
+var liveLine = regexp.MustCompile(`^zoomwatch: \d\d:\d\d:\d\d live\b`)
 
 // child is a zoomwatch process started by the bench.
 type child struct {
@@ -85,7 +89,7 @@ func (r *runner) startChild(ctx context.Context, spec childSpec) (*child, error)
 		isLive := false
 		for sc.Scan() {
 			line := sc.Text()
-			if !isLive && strings.HasPrefix(line, "zoomwatch: live") {
+			if !isLive && liveLine.MatchString(line) {
 				isLive = true
 				close(c.live)
 			}

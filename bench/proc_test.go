@@ -34,7 +34,7 @@ func TestGoroutineCounterReadsTheSchedulerTrace(t *testing.T) {
   M1: p=nil curg=nil mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning=false blocked=true lockedg=nil
   G1: status=4(chan receive) m=nil lockedm=nil
   G2: status=4(force gc (idle)) m=nil lockedm=nil
-zoomwatch: live
+zoomwatch: 11:29:14 live
   G7: status=6() m=nil lockedm=nil
   G8: status=4099(select) m=nil lockedm=nil
   G9: status=11() m=nil lockedm=nil
