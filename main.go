@@ -20,11 +20,13 @@ import (
 
 	charmlog "charm.land/log/v2"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"zoomwatch/auth"
 	"zoomwatch/config"
 	"zoomwatch/feed"
 	"zoomwatch/internal/numfmt"
+	"zoomwatch/internal/suggest"
 	"zoomwatch/store"
 	"zoomwatch/tui"
 )
@@ -133,7 +135,16 @@ Without a Zoom account, try: zoomwatch demo`,
 	root.SetErr(stderr)
 	// Every flag error is a usage error (exit 2), however pflag words it ("unknown
 	// shorthand flag" was taken for a failure, exit 1).
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if name, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok {
+			var flags []string
+			cmd.Flags().VisitAll(func(f *pflag.Flag) { flags = append(flags, f.Name) })
+			if near := suggest.Nearest(name, flags); len(near) > 0 {
+				err = fmt.Errorf("%w (did you mean --%s?)", err, near[0])
+			}
+		}
+		return usageErr(err)
+	})
 	root.SetVersionTemplate("zoomwatch {{.Version}}\n") // as `zoomwatch version` prints it
 	root.SetHelpCommand(&cobra.Command{
 		Use:   "help [command]",

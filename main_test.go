@@ -446,3 +446,11 @@ func TestAnUnwritableDefaultLogOnlyWarns(t *testing.T) {
 		t.Error("an explicit --log that cannot be written was accepted")
 	}
 }
+
+// A mistyped flag names the one it may have meant.
+func TestMistypedFlagsSuggest(t *testing.T) {
+	dir := isolate(t)
+	if code, _, errOut := runOnce(t, dir, "export", "--sinse", "1h"); code != 2 || !strings.Contains(errOut, "unknown flag: --sinse (did you mean --since?)") {
+		t.Errorf("exit %d, %q", code, errOut)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"zoomwatch/internal/numfmt"
+	"zoomwatch/internal/suggest"
 )
 
 // Config is every setting.
@@ -145,11 +147,49 @@ func (c *Config) parse(path string, data []byte) error {
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
 		for i, k := range und {
-			keys[i] = k.String()
+			keys[i] = k.String() + suggestKey(k.String())
 		}
 		return &Error{Msg: fmt.Sprintf("%s: unknown setting %s (see README for the settings)", path, strings.Join(keys, ", "))}
 	}
 	return nil
+}
+
+// suggestKey says what an unknown setting may have meant: a setting of that name in another
+// section (heartbeat written under [zoom]), or one a typo away.
+func suggestKey(unknown string) string {
+	known := settingNames(reflect.TypeFor[Config](), "")
+	_, last, _ := strings.Cut(unknown, ".")
+	if last == "" {
+		last = unknown
+	}
+	for _, k := range known {
+		if k == last || strings.HasSuffix(k, "."+last) { // unknown where it is: known elsewhere
+			if table, _, ok := strings.Cut(k, "."); ok {
+				return fmt.Sprintf(" (%s belongs under [%s])", last, table)
+			}
+			return fmt.Sprintf(" (%s belongs at the top of the file, before any [section])", last)
+		}
+	}
+	if near := suggest.Nearest(unknown, known); len(near) > 0 {
+		return " (did you mean " + near[0] + "?)"
+	}
+	return ""
+}
+
+// settingNames lists the dotted names of t's settings, from their toml tags.
+func settingNames(t reflect.Type, prefix string) []string {
+	var names []string
+	for f := range t.Fields() {
+		tag := f.Tag.Get("toml")
+		switch {
+		case tag == "" || tag == "-":
+		case f.Type.Kind() == reflect.Struct:
+			names = append(names, settingNames(f.Type, prefix+tag+".")...)
+		default:
+			names = append(names, prefix+tag)
+		}
+	}
+	return names
 }
 
 // checkSecretPerms refuses a config file holding the client secret that others can read.

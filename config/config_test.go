@@ -148,6 +148,22 @@ func TestConfigFileErrors(t *testing.T) {
 	}
 }
 
+// An unknown setting says what it may have meant: the same name in another section, or a
+// setting a typo away.
+func TestUnknownSettingsSuggest(t *testing.T) {
+	for body, want := range map[string]string{
+		"heartbeet = \"30s\"\n":              "unknown setting heartbeet (did you mean heartbeat?)",
+		"[zoom]\nheartbeat = \"30s\"\n":      "unknown setting zoom.heartbeat (heartbeat belongs at the top of the file, before any [section])",
+		"[ssh]\naccount_id = \"x\"\n":        "unknown setting ssh.account_id (account_id belongs under [zoom])",
+		"[zoom]\nacount_id = \"x\"\n":        "unknown setting zoom.acount_id (did you mean zoom.account_id?)",
+		"[zoom]\nfavourite_colour = \"x\"\n": "unknown setting zoom.favourite_colour (see README",
+	} {
+		if _, err := Parse("c.toml", []byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+}
+
 func TestParseSizeAndDuration(t *testing.T) {
 	for in, want := range map[string]int64{"500MB": 500e6, "2GiB": 2 << 30, "1048576": 1 << 20, "1.5G": 3 << 29} {
 		if got, err := ParseSize(in); err != nil || got != want {
