@@ -105,7 +105,7 @@ func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z confi
 	<-feedDone
 	// Not for ever on a disk that refuses writes: the stop signal would do nothing.
 	flushErr := st.FlushOrGiveUp(context.Background())
-	if err := startupErr(feedErr); err != nil {
+	if err := a.startupErr(feedErr); err != nil {
 		return err
 	}
 	if flushErr != nil {

@@ -215,7 +215,7 @@ func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zo
 	}
 	// Not for ever on a disk that refuses writes: the stop signal would do nothing.
 	flushErr := st.FlushOrGiveUp(context.Background())
-	if err := startupErr(feedErr); err != nil {
+	if err := a.startupErr(feedErr); err != nil {
 		return err
 	}
 	if flushErr != nil {

@@ -99,7 +99,7 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	if printErr != nil {
 		return quietPipe(printErr)
 	}
-	return startupErr(runErr)
+	return a.startupErr(runErr)
 }
 
 // printer writes committed events to stdout and the connection's story to stderr.

@@ -378,17 +378,23 @@ func (a *app) backoff() feed.Backoff {
 
 // startupErr turns the feed's result into the command's: credentials rejected at start-up
 // are a configuration error (exit 2).
-func startupErr(err error) error {
+func (a *app) startupErr(err error) error {
+	c := a.cfg
 	var rej *auth.RejectedError
 	if errors.As(err, &rej) && rej.NoEndpoint {
-		return usageErr(fmt.Errorf("%w\nCheck ZOOM_OAUTH_URL (oauth_url): leave it unset for Zoom's, %s", err, config.DefaultOAuthURL))
+		return usageErr(fmt.Errorf("%w\nCheck %s: leave it unset for Zoom's, %s", err, c.Name("ZOOM_OAUTH_URL"), config.DefaultOAuthURL))
 	}
 	if errors.As(err, &rej) {
-		return usageErr(fmt.Errorf("%w\nCheck ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET against your Server-to-Server OAuth app's App Credentials, and that the app is activated", err))
+		return usageErr(fmt.Errorf("%w\nCheck %s, %s and %s against your Server-to-Server OAuth app's App Credentials, and that the app is activated",
+			err, c.Name("ZOOM_ACCOUNT_ID"), c.Name("ZOOM_CLIENT_ID"), c.Name("ZOOM_CLIENT_SECRET")))
 	}
 	var sub *feed.SubscriptionError
 	if errors.As(err, &sub) {
-		return usageErr(fmt.Errorf("%w\nCheck ZOOM_WS_URL (or subscription_id): it is the Endpoint URL of the app's WebSocket event subscription, wss://ws.zoom.us/ws?subscriptionId=…", err))
+		name := c.Name("ZOOM_WS_URL")
+		if c.Zoom.WSURL == "" {
+			name = c.Name("ZOOM_SUBSCRIPTION_ID")
+		}
+		return usageErr(fmt.Errorf("%w\nCheck %s: it is the Endpoint URL of the app's WebSocket event subscription, wss://ws.zoom.us/ws?subscriptionId=… (or the id alone, as ZOOM_SUBSCRIPTION_ID)", err, name))
 	}
 	if err == nil || errors.Is(err, context.Canceled) {
 		return nil

@@ -35,6 +35,8 @@ type Config struct {
 
 	// File is the config file that was read ("" when none).
 	File string `toml:"-"`
+	// fromFile: the Zoom settings (by variable name) that the file gave.
+	fromFile map[string]bool
 }
 
 // Zoom is the Server-to-Server OAuth app and its event subscription.
@@ -73,15 +75,26 @@ func Defaults() Config {
 
 // Env maps environment variables to settings; the names are the command-line contract.
 var Env = []struct {
-	Name string
-	Set  func(c *Config, v string)
+	Name, Key string // the variable, and the file's name for the setting
+	Field     func(c *Config) *string
 }{
-	{"ZOOM_ACCOUNT_ID", func(c *Config, v string) { c.Zoom.AccountID = v }},
-	{"ZOOM_CLIENT_ID", func(c *Config, v string) { c.Zoom.ClientID = v }},
-	{"ZOOM_CLIENT_SECRET", func(c *Config, v string) { c.Zoom.ClientSecret = v }},
-	{"ZOOM_WS_URL", func(c *Config, v string) { c.Zoom.WSURL = v }},
-	{"ZOOM_SUBSCRIPTION_ID", func(c *Config, v string) { c.Zoom.SubscriptionID = v }},
-	{"ZOOM_OAUTH_URL", func(c *Config, v string) { c.Zoom.OAuthURL = v }},
+	{"ZOOM_ACCOUNT_ID", "account_id", func(c *Config) *string { return &c.Zoom.AccountID }},
+	{"ZOOM_CLIENT_ID", "client_id", func(c *Config) *string { return &c.Zoom.ClientID }},
+	{"ZOOM_CLIENT_SECRET", "client_secret", func(c *Config) *string { return &c.Zoom.ClientSecret }},
+	{"ZOOM_WS_URL", "ws_url", func(c *Config) *string { return &c.Zoom.WSURL }},
+	{"ZOOM_SUBSCRIPTION_ID", "subscription_id", func(c *Config) *string { return &c.Zoom.SubscriptionID }},
+	{"ZOOM_OAUTH_URL", "oauth_url", func(c *Config) *string { return &c.Zoom.OAuthURL }},
+}
+
+// Name is how messages call the Zoom setting whose variable is env: as the config file
+// names it when the value came from there ("ws_url in /home/ada/.config/zoomwatch/config.toml").
+func (c Config) Name(env string) string {
+	for _, e := range Env {
+		if e.Name == env && c.fromFile[env] {
+			return e.Key + " in " + c.File
+		}
+	}
+	return env
 }
 
 // Load reads the config file (path, or the default location if path is "") over the
@@ -115,9 +128,13 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if strings.TrimSpace(getenv("ZOOM_WS_URL")+getenv("ZOOM_SUBSCRIPTION_ID")) != "" {
 		c.Zoom.WSURL, c.Zoom.SubscriptionID = "", ""
 	}
+	c.fromFile = map[string]bool{}
+	def := Defaults()
 	for _, e := range Env {
 		if v := strings.TrimSpace(getenv(e.Name)); v != "" {
-			e.Set(&c, v)
+			*e.Field(&c) = v
+		} else {
+			c.fromFile[e.Name] = c.File != "" && *e.Field(&c) != *e.Field(&def)
 		}
 	}
 	return c, nil
@@ -244,23 +261,23 @@ func (c Config) CheckZoom() error {
 	}
 	u, err := url.Parse(c.WSURL())
 	if err != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" {
-		return &Error{Msg: fmt.Sprintf("ZOOM_WS_URL %q is not a WebSocket URL: it should look like wss://ws.zoom.us/ws?subscriptionId=…", c.Zoom.WSURL)}
+		return &Error{Msg: fmt.Sprintf("%s %q is not a WebSocket URL: it should look like wss://ws.zoom.us/ws?subscriptionId=…", c.Name("ZOOM_WS_URL"), c.Zoom.WSURL)}
 	}
 	if u.Query().Get("subscriptionId") == "" {
-		return &Error{Msg: fmt.Sprintf("ZOOM_WS_URL %q has no subscriptionId: copy the whole Endpoint URL from your app's Event Subscriptions page", c.Zoom.WSURL)}
+		return &Error{Msg: fmt.Sprintf("%s %q has no subscriptionId: copy the whole Endpoint URL from your app's Event Subscriptions page", c.Name("ZOOM_WS_URL"), c.Zoom.WSURL)}
 	}
 	if u.Fragment != "" || strings.Contains(c.Zoom.WSURL, "#") {
 		// The token is appended to the query: after a #, it is never sent.
-		return &Error{Msg: fmt.Sprintf("ZOOM_WS_URL %q has a #fragment: remove it (from the #)", c.Zoom.WSURL)}
+		return &Error{Msg: fmt.Sprintf("%s %q has a #fragment: remove it (from the #)", c.Name("ZOOM_WS_URL"), c.Zoom.WSURL)}
 	}
 	if id := u.Query().Get("subscriptionId"); c.Zoom.WSURL != "" && c.Zoom.SubscriptionID != "" && id != c.Zoom.SubscriptionID {
-		return &Error{Msg: fmt.Sprintf("ZOOM_WS_URL names subscription %q and ZOOM_SUBSCRIPTION_ID %q: set only one of them", id, c.Zoom.SubscriptionID)}
+		return &Error{Msg: fmt.Sprintf("%s names subscription %q and %s %q: set only one of them", c.Name("ZOOM_WS_URL"), id, c.Name("ZOOM_SUBSCRIPTION_ID"), c.Zoom.SubscriptionID)}
 	}
 	if u.Query().Has("access_token") {
-		return &Error{Msg: "ZOOM_WS_URL must not contain an access_token: zoomwatch fetches and appends a fresh one itself"}
+		return &Error{Msg: c.Name("ZOOM_WS_URL") + " must not contain an access_token: zoomwatch fetches and appends a fresh one itself"}
 	}
 	if o, err := url.Parse(c.Zoom.OAuthURL); err != nil || (o.Scheme != "https" && o.Scheme != "http") || o.Host == "" {
-		return &Error{Msg: fmt.Sprintf("ZOOM_OAUTH_URL %q is not an http(s) URL", c.Zoom.OAuthURL)}
+		return &Error{Msg: fmt.Sprintf("%s %q is not an http(s) URL", c.Name("ZOOM_OAUTH_URL"), c.Zoom.OAuthURL)}
 	}
 	return nil
 }

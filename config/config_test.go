@@ -69,6 +69,12 @@ func TestTheEnvironmentsSubscriptionWins(t *testing.T) {
 	if err := c.CheckZoom(); err == nil || !strings.Contains(err.Error(), "set only one of them") {
 		t.Errorf("two subscriptions: %v", err)
 	}
+	// A setting is named as the file names it when it came from there.
+	os.WriteFile(path, []byte("[zoom]\nws_url = \"https://ws.zoom.us/ws?subscriptionId=FILE\"\n"), 0o600)
+	c, _ = Load(path, env(base))
+	if err := c.CheckZoom(); err == nil || !strings.HasPrefix(err.Error(), "ws_url in "+path+" ") || c.Name("ZOOM_CLIENT_ID") != "ZOOM_CLIENT_ID" {
+		t.Errorf("a file's bad ws_url: %v; client id named %q", err, c.Name("ZOOM_CLIENT_ID"))
+	}
 	c, _ = Load(path, with("ZOOM_WS_URL", "wss://ws.zoom.us/ws?subscriptionId=X#frag"))
 	if err := c.CheckZoom(); err == nil || !strings.Contains(err.Error(), "#fragment") {
 		t.Errorf("a fragment: %v", err)
