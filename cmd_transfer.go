@@ -36,7 +36,10 @@ event exactly as delivered, one per line: the same lines as tail --json, and wha
 				return err
 			}
 			defer st.Close()
-			_, err = st.Export(cmd.Context(), a.stdout, format, f)
+			n, err := st.Export(cmd.Context(), a.stdout, format, f)
+			if err == nil && n == 0 {
+				fmt.Fprintln(a.stderr, "zoomwatch:", sshserve.NothingExported(f))
+			}
 			return quietPipe(err)
 		},
 	}

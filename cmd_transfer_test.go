@@ -129,3 +129,18 @@ func TestImportRejectsAnEventTheStoreCannotFile(t *testing.T) {
 		t.Fatalf("export: exit %d, %d events, want %d; stderr:\n%s", code, len(lines(out)), n, errOut)
 	}
 }
+
+// An export that writes nothing says why on stderr (exit 0), and formats are read in any case.
+func TestAnEmptyExportSaysSo(t *testing.T) {
+	dir := isolate(t)
+	events, n := sampleEvents(t, dir)
+	if code, _, errOut := runOnce(t, dir, "import", events); code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	if code, out, errOut := runOnce(t, dir, "export", "--type", "meeting.nothing"); code != 0 || out != "" || errOut != "zoomwatch: no stored event matches\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, out, errOut := runOnce(t, dir, "export", "--format", "CSV"); code != 0 || len(lines(out)) != n+1 || errOut != "" {
+		t.Errorf("--format CSV: exit %d, %d lines, stderr %q", code, len(lines(out)), errOut)
+	}
+}

@@ -65,8 +65,11 @@ func (s *Server) export(vs *session, args []string) int {
 		fmt.Fprintf(vs.Stderr(), "zoomwatch export: %v\n", err)
 		return exitUsage
 	}
-	_, err = s.cfg.Store.Export(vs.ctx, vs, format, f)
+	n, err := s.cfg.Store.Export(vs.ctx, vs, format, f)
 	if err == nil {
+		if n == 0 {
+			fmt.Fprintf(vs.Stderr(), "zoomwatch export: %s\n", NothingExported(f))
+		}
 		return exitOK
 	}
 	if msg := vs.endMessage(); msg != "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -39,6 +40,7 @@ func (e *ExportFlags) AddFlags(fs *pflag.FlagSet) {
 // Result checks the parsed flags and returns the format and filter they ask for; relative
 // times count back from now. Every error is a usage error.
 func (e *ExportFlags) Result(now time.Time) (format string, f store.Filter, err error) {
+	e.format = strings.ToLower(e.format)
 	if !slices.Contains(store.ExportFormats, e.format) {
 		return "", f, fmt.Errorf("--format %q: use jsonl or csv", e.format)
 	}
@@ -96,4 +98,13 @@ func exportFlagSet(e *ExportFlags) *pflag.FlagSet {
 // exportUsage describes export's flags.
 func exportUsage() string {
 	return exportFlagSet(&ExportFlags{}).FlagUsages()
+}
+
+// NothingExported says, on stderr, why an export wrote nothing: an empty output would
+// otherwise look like a failure, or a filter with a typo like a quiet account.
+func NothingExported(f store.Filter) string {
+	if f.IsZero() {
+		return "no event is stored yet"
+	}
+	return "no stored event matches"
 }
