@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -276,10 +277,28 @@ func (c Config) CheckZoom() error {
 	if u.Query().Has("access_token") {
 		return &Error{Msg: c.Name("ZOOM_WS_URL") + " must not contain an access_token: zoomwatch fetches and appends a fresh one itself"}
 	}
-	if o, err := url.Parse(c.Zoom.OAuthURL); err != nil || (o.Scheme != "https" && o.Scheme != "http") || o.Host == "" {
+	o, err := url.Parse(c.Zoom.OAuthURL)
+	if err != nil || (o.Scheme != "https" && o.Scheme != "http") || o.Host == "" {
 		return &Error{Msg: fmt.Sprintf("%s %q is not an http(s) URL", c.Name("ZOOM_OAUTH_URL"), c.Zoom.OAuthURL)}
 	}
+	// Unencrypted schemes are for a simulator on this machine: elsewhere they would send
+	// the client secret and the tokens in the clear.
+	if u.Scheme == "ws" && !loopback(u.Hostname()) {
+		return &Error{Msg: fmt.Sprintf("%s %q is plain ws://, which would send the access token unencrypted: use wss:// (ws:// is for a simulator on this machine)", c.Name("ZOOM_WS_URL"), c.Zoom.WSURL)}
+	}
+	if o.Scheme == "http" && !loopback(o.Hostname()) {
+		return &Error{Msg: fmt.Sprintf("%s %q is plain http://, which would send the client secret unencrypted: use https:// (http:// is for a simulator on this machine)", c.Name("ZOOM_OAUTH_URL"), c.Zoom.OAuthURL)}
+	}
 	return nil
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c Config) fileHint() string {

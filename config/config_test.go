@@ -112,6 +112,17 @@ func TestMissingSettingsNameTheVariable(t *testing.T) {
 	if err := c.CheckZoom(); err == nil || !strings.Contains(err.Error(), "not a WebSocket URL") {
 		t.Fatalf("bad URL: %v", err)
 	}
+	// Unencrypted only to this machine (a simulator).
+	for ws, oauth := range map[string]string{"ws://zoom.example/ws?subscriptionId=X": DefaultOAuthURL, "wss://ws.zoom.us/ws?subscriptionId=X": "http://zoom.example/oauth/token"} {
+		c.Zoom.WSURL, c.Zoom.OAuthURL = ws, oauth
+		if err := c.CheckZoom(); err == nil || !strings.Contains(err.Error(), "unencrypted") {
+			t.Errorf("%s, %s: %v", ws, oauth, err)
+		}
+	}
+	c.Zoom.WSURL, c.Zoom.OAuthURL = "ws://127.0.0.1:9000/ws?subscriptionId=X", "http://localhost:9000/oauth/token"
+	if err := c.CheckZoom(); err != nil {
+		t.Errorf("a local simulator: %v", err)
+	}
 }
 
 func TestConfigFileErrors(t *testing.T) {
