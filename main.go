@@ -160,7 +160,7 @@ Without a Zoom account, try: zoomwatch demo`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "config file (default $XDG_CONFIG_HOME/zoomwatch/config.toml)")
 	pf.StringVar(&a.dbFlag, "db", "", "database file (default $XDG_STATE_HOME/zoomwatch/events.db)")
-	pf.StringVar(&a.logFlag, "log", "", "log file (default $XDG_STATE_HOME/zoomwatch/zoomwatch.log)")
+	pf.StringVar(&a.logFlag, "log", "", "log file (default $XDG_STATE_HOME/zoomwatch/zoomwatch.log; demo.log and sim.log for those)")
 	pf.StringVar(&a.heartbeat, "heartbeat", config.DefaultHeartbeat.String(), "heartbeat period; a link silent for about two periods is replaced")
 	pf.StringVar(&a.retain, "retain", "", "drop events older than this (e.g. 30d; default: keep all)")
 	pf.StringVar(&a.maxDBSize, "max-db-size", "", "prune the oldest events beyond this much data (e.g. 2GB)")
@@ -242,12 +242,12 @@ func (a *app) setup(cmd *cobra.Command) error {
 		cfg.MaxDBSize = config.Size(n)
 	}
 	a.cfg = cfg
-	return a.openLog()
+	return a.openLog(cmd.Name())
 }
 
 // openLog sends log/slog (and the std log package) to the log file: never to the terminal,
 // which belongs to the TUI or to tail's output.
-func (a *app) openLog() error {
+func (a *app) openLog(command string) error {
 	path := a.cfg.Log
 	if path == "" {
 		dir, err := config.StateDir(os.Getenv)
@@ -255,7 +255,13 @@ func (a *app) openLog() error {
 			a.log = slog.New(slog.DiscardHandler)
 			return nil
 		}
-		path = filepath.Join(dir, "zoomwatch.log")
+		// The demo and the simulator keep their own logs, as the demo keeps its own database:
+		// their lines would mix into the real monitor's.
+		name := map[string]string{"demo": "demo.log", "sim": "sim.log"}[command]
+		if name == "" {
+			name = "zoomwatch.log"
+		}
+		path = filepath.Join(dir, name)
 	}
 	f, err := func() (*os.File, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

@@ -454,3 +454,24 @@ func TestMistypedFlagsSuggest(t *testing.T) {
 		t.Errorf("exit %d, %q", code, errOut)
 	}
 }
+
+// The simulator logs beside the real monitor's log, not into it.
+func TestTheSimulatorKeepsItsOwnLog(t *testing.T) {
+	dir := isolate(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"sim", "--listen", "127.0.0.1:0"}, out, errOut) }()
+	eventually(t, 10*time.Second, "the simulator to start", func() bool { return strings.Contains(out.String(), "export ZOOM_WS_URL") })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("sim: exit %d: %s", code, errOut.String())
+	}
+	state := filepath.Join(dir, "state", "zoomwatch")
+	if _, err := os.Stat(filepath.Join(state, "sim.log")); err != nil {
+		t.Errorf("no sim.log: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(state, "zoomwatch.log")); err == nil {
+		t.Error("the simulator wrote to zoomwatch.log")
+	}
+}
