@@ -326,8 +326,8 @@ func (s *Store) candidates(r *reader, q Query) seqSource {
 	if q.Meeting != "" {
 		key := q.Meeting
 		if b := tx.Bucket(bUUIDs); b != nil {
-			if num := b.Get([]byte(key)); num != nil {
-				key = string(num) // an occurrence: its events are filed under the meeting number
+			if v := b.Get([]byte(key)); v != nil {
+				key, _ = uuidNumber(v) // an occurrence: its events are filed under the meeting number
 			}
 		}
 		return &meetingSource{b: tx.Bucket(bMeeting), hash: meetingHash(key), cursor: q.Cursor, oldest: q.Oldest,

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ func (w *writer) prune() {
 	removed, events := 0, 0
 	var counted uint64 // added to w.counts.Pruned, taken back if the transaction fails
 	bySize := false    // a block went while over the size limit, whose measure below is an estimate
+	swept := 0         // occurrence mappings forgotten
 	err := s.update(func(tx *bolt.Tx) error {
 		c := newTxCtx(tx)
 		used := tx.Size() - int64(s.db.Stats().FreeAlloc)
@@ -70,19 +72,29 @@ func (w *writer) prune() {
 			removed++
 			events += len(b.recs)
 		}
-		if removed == 0 {
+		first, oldest := uint64(0), now
+		if k, v := cur.First(); k != nil {
+			first = keySeq(k)
+			if b, err := decodeBlock(first, v); err == nil {
+				oldest = b.recs[0].Received
+			}
+		} else {
+			first = c.events.Sequence() + 1
+		}
+		var err error
+		swept, err = c.pruneUUIDs(w, oldest.Add(-uuidKeep))
+		switch {
+		case err != nil:
+			return err
+		case removed == 0 && swept == 0:
 			return errNothingDue // roll back: no empty commit (two fsyncs) each minute
+		case removed == 0:
+			return nil
 		}
 		counted = uint64(events)
 		w.counts.Pruned += counted
 		if err := w.saveMeta(tx); err != nil {
 			return err
-		}
-		first := uint64(0)
-		if k, _ := cur.First(); k != nil {
-			first = keySeq(k)
-		} else {
-			first = c.events.Sequence() + 1
 		}
 		return c.pruneLog(first, now.Add(-s.opts.Retain), s.opts.Retain > 0)
 	})
@@ -100,10 +112,41 @@ func (w *writer) prune() {
 	w.healthMu.Unlock()
 	// After pruning while over the size limit (for size or age), measure the committed file
 	// again: the estimate can stop a page or so short of the limit.
-	w.pruneMore = removed == pruneChunk || bySize
+	w.pruneMore = removed == pruneChunk || bySize || swept > 0 && w.uuidSweepAt != nil
 	if removed > 0 {
 		s.log.Info("store: pruned old events", "blocks", removed, "events", events)
 	}
+}
+
+// uuidKeep is how long before the oldest event kept an occurrence's uuid mapping stays: an
+// occurrence lasts hours and its recordings follow within days, so by then its events are
+// gone. Without this the mappings outlived every event, and --max-db-size never got their
+// space back.
+const uuidKeep = 30 * 24 * time.Hour
+
+// uuidSweepMax bounds the mappings one pruning transaction looks at.
+var uuidSweepMax = 2000 // a test lowers it
+
+// pruneUUIDs forgets occurrence mappings first seen before before, looking at up to
+// uuidSweepMax of them from where the last pass stopped, and returns how many it forgot.
+func (c *txCtx) pruneUUIDs(w *writer, before time.Time) (int, error) {
+	cur := c.uuids.Cursor()
+	k, v := cur.Seek(w.uuidSweepAt)
+	var gone [][]byte
+	for n := 0; k != nil && n < uuidSweepMax; n++ {
+		if _, seen := uuidNumber(v); !seen.IsZero() && seen.Before(before) {
+			gone = append(gone, bytes.Clone(k))
+		}
+		k, v = cur.Next()
+	}
+	w.uuidSweepAt = bytes.Clone(k) // nil at the end: the next pass starts again
+	for _, k := range gone {
+		if err := c.uuids.Delete(k); err != nil {
+			return 0, err
+		}
+		delete(w.uuidsSeen, string(k))
+	}
+	return len(gone), nil
 }
 
 // deleteBlock removes a block and every index entry of its events.

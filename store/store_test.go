@@ -696,6 +696,39 @@ func TestRetentionPrunesEventsAndTheirIndexes(t *testing.T) {
 	}
 }
 
+// Retention forgets an occurrence's uuid → number mapping once its events are long gone:
+// mappings outlived every event, and --max-db-size never got their space back.
+func TestRetentionForgetsOldOccurrences(t *testing.T) {
+	setForTest(t, &uuidSweepMax, 7) // several passes over the mappings
+	now := t0
+	opts := Options{Path: filepath.Join(t.TempDir(), "events.db"), Retain: 24 * time.Hour, Now: func() time.Time { return now }}
+	s := openTest(t, opts)
+	var old []feed.Item
+	for i := range 2 * blockMax { // two whole blocks, 40 occurrences
+		it := item(t, joinRaw(fmt.Sprint("o", i%40), fmt.Sprint("p", i), t0.UnixMilli()+int64(i)))
+		it.Received = t0
+		old = append(old, it)
+	}
+	submit(t, s, old...)
+	now = t0.Add(40 * 24 * time.Hour)
+	fresh := item(t, joinRaw("fresh", "Ada", now.UnixMilli()))
+	fresh.Received = now
+	submit(t, s, fresh)
+	s.Close() // which saves the live state through every event: pruning waits for that
+	s = openTest(t, opts)
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mappings := 0
+	s.view(func(tx *bolt.Tx) error { mappings = tx.Bucket(bUUIDs).Stats().KeyN; return nil })
+	if mappings != 1 {
+		t.Errorf("%d occurrence mappings left, want the fresh one's alone", mappings)
+	}
+	if p, _ := s.Page(Query{Filter: Filter{Meeting: "fresh=="}}); len(p.Records) != 1 {
+		t.Errorf("by the kept occurrence's uuid: %d records, want 1", len(p.Records))
+	}
+}
+
 func filterRecs(rs []Record, uuid string) []Record {
 	var out []Record
 	for _, r := range rs {

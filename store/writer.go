@@ -189,6 +189,7 @@ type writer struct {
 	retry                     time.Duration
 	batchIDs                  map[feed.Identity]struct{}
 	uuidsSeen                 map[string]struct{} // occurrences already mapped to their number
+	uuidSweepAt               []byte              // where retention's next look at the mappings starts
 	lastAliveSave             time.Time
 	lastHousekeep             time.Time
 	lastRelease               time.Time
@@ -1059,6 +1060,7 @@ func (c *txCtx) putIndexes(w *writer) error {
 	n := len(c.added)
 	dedupeKV, typKeys, mKeys := make([]kv, 0, n), make([][]byte, 0, n), make([][]byte, 0, n)
 	var uuidKV []kv
+	now := w.s.now()
 	// The keys are cut from one allocation per batch: bbolt holds on to them until commit.
 	arena := make([]byte, 0, n*(8+10+20))
 	cut := func(from int) []byte { return arena[from:len(arena):len(arena)] }
@@ -1075,7 +1077,7 @@ func (c *txCtx) putIndexes(w *writer) error {
 			arena = w.s.epochs.appendKey(arena, meetingHash(k), a.seq)
 			mKeys = append(mKeys, cut(at))
 			if o := &a.ev.Payload.Object; o.UUID != "" && o.ID != "" && !w.knownUUID(o.UUID) {
-				uuidKV = append(uuidKV, kv{[]byte(o.UUID), []byte(o.ID)})
+				uuidKV = append(uuidKV, kv{[]byte(o.UUID), uuidValue(string(o.ID), now)})
 			}
 		}
 	}
@@ -1204,6 +1206,22 @@ func meetingPrefix(epoch uint64, hash []byte) []byte {
 
 func appendMeetingPrefix(b []byte, epoch uint64, hash []byte) []byte {
 	return append(binary.BigEndian.AppendUint32(b, uint32(epoch)), hash...)
+}
+
+// uuidValue is an occurrence's mapping: its meeting number, then (after a NUL) when it was
+// first seen, by which retention forgets it (pruneUUIDs). Older stores hold the number alone.
+func uuidValue(number string, seen time.Time) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(number), 0), uint64(seen.Unix()))
+}
+
+// uuidNumber reads a mapping's meeting number, and when it was first seen (zero in the mappings
+// of older stores).
+func uuidNumber(v []byte) (string, time.Time) {
+	num, seen, ok := bytes.Cut(v, []byte{0})
+	if !ok || len(seen) != 8 {
+		return string(v), time.Time{}
+	}
+	return string(num), time.Unix(int64(binary.BigEndian.Uint64(seen)), 0)
 }
 
 // knownUUID reports whether the uuid → number mapping was already written (recently; a
