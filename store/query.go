@@ -324,14 +324,19 @@ func (s *Store) candidates(r *reader, q Query) seqSource {
 		return &rangeSource{done: true}
 	}
 	if q.Meeting != "" {
-		key := q.Meeting
+		byKey := func(key string) seqSource {
+			return &meetingSource{b: tx.Bucket(bMeeting), hash: meetingHash(key), cursor: q.Cursor, oldest: q.Oldest,
+				at: s.epochs.of(at), end: s.epochs.of(end)}
+		}
 		if b := tx.Bucket(bUUIDs); b != nil {
-			if v := b.Get([]byte(key)); v != nil {
-				key, _ = uuidNumber(v) // an occurrence: its events are filed under the meeting number
+			if v := b.Get([]byte(q.Meeting)); v != nil {
+				// An occurrence: its events are filed under the meeting number, and those
+				// that named it by uuid alone under the uuid.
+				num, _ := uuidNumber(v)
+				return &mergeSource{srcs: []seqSource{byKey(num), byKey(q.Meeting)}, oldest: q.Oldest, heads: make([]uint64, 2), ok: make([]bool, 2)}
 			}
 		}
-		return &meetingSource{b: tx.Bucket(bMeeting), hash: meetingHash(key), cursor: q.Cursor, oldest: q.Oldest,
-			at: s.epochs.of(at), end: s.epochs.of(end)}
+		return byKey(q.Meeting)
 	}
 	step := -1
 	if q.Oldest {

@@ -729,6 +729,19 @@ func TestRetentionForgetsOldOccurrences(t *testing.T) {
 	}
 }
 
+// A query by an occurrence's uuid finds its events however they named it: those with its
+// number are filed under the number, one that gave the uuid alone under the uuid.
+func TestQueryByUUIDFindsEventsThatNamedItEitherWay(t *testing.T) {
+	s := openTest(t, Options{})
+	submit(t, s, item(t, fmt.Appendf(nil, `{"event":"meeting.started","event_ts":%d,"payload":{"object":{"uuid":"m1==","topic":"T"}}}`, t0.UnixMilli())))
+	submit(t, s, item(t, joinRaw("m1", "Ada", t0.UnixMilli()+1000))) // uuid m1== with its number: the mapping
+	for _, oldest := range []bool{false, true} {
+		if p, _ := s.Page(Query{Filter: Filter{Meeting: "m1=="}, Oldest: oldest}); len(p.Records) != 2 {
+			t.Errorf("by uuid (oldest first %v): %d records, want 2", oldest, len(p.Records))
+		}
+	}
+}
+
 func filterRecs(rs []Record, uuid string) []Record {
 	var out []Record
 	for _, r := range rs {
