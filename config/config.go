@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -160,7 +161,7 @@ func (c *Config) parse(path string, data []byte) error {
 			}
 			return &Error{Msg: fmt.Sprintf("%s:%d: %s", path, pe.Position.Line, pe.Message)}
 		}
-		return &Error{Msg: fmt.Sprintf("%s: %v", path, err)}
+		return &Error{Msg: path + plainTypeError(err.Error())}
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
@@ -170,6 +171,34 @@ func (c *Config) parse(path string, data []byte) error {
 		return &Error{Msg: fmt.Sprintf("%s: unknown setting %s (see README for the settings)", path, strings.Join(keys, ", "))}
 	}
 	return nil
+}
+
+var typeErrorRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (?:incompatible types: TOML value has type (\S+); destination has type (\S+)|type mismatch for \S+: expected table but found (\S+))$`)
+
+// plainTypeError says a TOML decoder's type error in the file's terms, to follow the file's
+// name: ":2: ssh.max_sessions wants a number, not a quoted string" rather than Go's types.
+func plainTypeError(msg string) string {
+	m := typeErrorRE.FindStringSubmatch(msg)
+	if m == nil {
+		return ": " + msg
+	}
+	kind := func(t string) string {
+		switch {
+		case t == "string":
+			return "a quoted string"
+		case t == "integer" || strings.HasPrefix(t, "int") || strings.HasPrefix(t, "float"):
+			return "a number"
+		case t == "bool":
+			return "true or false"
+		case strings.HasPrefix(t, "[]"):
+			return "a list"
+		}
+		return "a [section]"
+	}
+	if m[5] != "" {
+		return fmt.Sprintf(":%s: %s is a section: write [%s] and its settings on the lines under it, not %s", m[1], m[2], m[2], kind(m[5]))
+	}
+	return fmt.Sprintf(":%s: %s wants %s, not %s", m[1], m[2], kind(m[4]), kind(m[3]))
 }
 
 // suggestKey says what an unknown setting may have meant: a setting of that name in another

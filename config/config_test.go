@@ -174,6 +174,9 @@ func TestUnknownSettingsSuggest(t *testing.T) {
 		"[ssh]\naccount_id = \"x\"\n":        "unknown setting ssh.account_id (account_id belongs under [zoom])",
 		"[zoom]\nacount_id = \"x\"\n":        "unknown setting zoom.acount_id (did you mean zoom.account_id?)",
 		"[zoom]\nfavourite_colour = \"x\"\n": "unknown setting zoom.favourite_colour (see README",
+		// Type errors in the file's terms, not Go's.
+		"[ssh]\nmax_sessions = \"many\"\n": "c.toml:2: ssh.max_sessions wants a number, not a quoted string",
+		"ssh = 3\n":                        "c.toml:1: ssh is a section: write [ssh] and its settings on the lines under it, not a number",
 	} {
 		if _, err := Parse("c.toml", []byte(body)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", body, err, want)
