@@ -189,17 +189,20 @@ func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zo
 	sub := st.Subscribe(64)
 	defer sub.Close()
 	p := &printer{st: st, errw: a.stderr, out: bufio.NewWriter(io.Discard)}
+	showLog := func(n store.Notice) {
+		if n.Batch != nil {
+			for _, e := range n.Log {
+				p.logEntry(e)
+			}
+		}
+	}
 	health := time.NewTicker(time.Second)
 	defer health.Stop()
 	var feedErr error
 	for running := true; running; {
 		select {
 		case n := <-sub.C:
-			if n.Batch != nil {
-				for _, e := range n.Log {
-					p.logEntry(e)
-				}
-			}
+			showLog(n)
 		case <-health.C:
 			p.health(st.Health())
 		case <-ctx.Done():
@@ -215,6 +218,14 @@ func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zo
 	}
 	// Not for ever on a disk that refuses writes: the stop signal would do nothing.
 	flushErr := st.FlushOrGiveUp(context.Background())
+	for drained := false; !drained; { // the stop, now stored
+		select {
+		case n := <-sub.C:
+			showLog(n)
+		default:
+			drained = true
+		}
+	}
 	if err := a.startupErr(feedErr); err != nil {
 		return err
 	}
