@@ -485,7 +485,8 @@ func (w *writer) final() {
 		return
 	}
 	if err := w.commit(batch); err != nil {
-		w.s.log.Error("store: events could not be written at shutdown", "events", countEvents(batch), "err", err)
+		events, _ := countKinds(batch)
+		w.s.log.Error("store: events could not be written at shutdown", "events", events, "err", err)
 		for _, in := range batch {
 			for _, c := range []chan struct{}{in.flush, in.prune} {
 				if c != nil {
@@ -496,19 +497,23 @@ func (w *writer) final() {
 	}
 }
 
-func countEvents(batch []input) int {
-	n := 0
+// countKinds counts the events and the bad frames in batch.
+func countKinds(batch []input) (events, bad int) {
 	for _, in := range batch {
-		if in.item.Event != nil {
-			n++
+		switch {
+		case in.item.Event != nil:
+			events++
+		case in.item.Anomaly != nil:
+			bad++
 		}
 	}
-	return n
+	return events, bad
 }
 
 // failed keeps a batch that could not be committed, to retry it.
 func (w *writer) failed(batch []input, err error) {
-	w.pending, w.pendingEvents, w.pendingBad = batch, countEvents(batch), countBad(batch)
+	w.pending = batch
+	w.pendingEvents, w.pendingBad = countKinds(batch)
 	w.healthMu.Lock()
 	if w.health.Storing {
 		w.health.Since = w.s.now()
@@ -533,8 +538,8 @@ func (w *writer) waitRetry() bool {
 		select {
 		case in := <-w.in:
 			w.pending = append(w.pending, in)
-			w.pendingEvents += countEvents(w.pending[len(w.pending)-1:])
-			w.pendingBad += countBad(w.pending[len(w.pending)-1:])
+			events, bad := countKinds(w.pending[len(w.pending)-1:])
+			w.pendingEvents, w.pendingBad = w.pendingEvents+events, w.pendingBad+bad
 			w.trimBacklog()
 		case <-t.C:
 			return true
@@ -589,15 +594,6 @@ func (w *writer) trimBacklog() {
 // backlogBadMax bounds the bad frames kept in memory while the disk refuses writes.
 const backlogBadMax = 1000
 
-func countBad(batch []input) int {
-	n := 0
-	for _, in := range batch {
-		if in.item.Anomaly != nil {
-			n++
-		}
-	}
-	return n
-}
 
 func (w *writer) setBacklog() {
 	w.healthMu.Lock()
