@@ -594,7 +594,6 @@ func (w *writer) trimBacklog() {
 // backlogBadMax bounds the bad frames kept in memory while the disk refuses writes.
 const backlogBadMax = 1000
 
-
 func (w *writer) setBacklog() {
 	w.healthMu.Lock()
 	w.health.Backlog = w.pendingEvents
