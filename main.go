@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -137,9 +138,15 @@ Without a Zoom account, try: zoomwatch demo`,
 	// shorthand flag" was taken for a failure, exit 1).
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		if name, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok {
+			name, _, _ = strings.Cut(name, "=")
 			var flags []string
 			cmd.Flags().VisitAll(func(f *pflag.Flag) { flags = append(flags, f.Name) })
-			if near := suggest.Nearest(name, flags); len(near) > 0 {
+			env := "ZOOM_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+			switch near := suggest.Nearest(name, flags); {
+			case slices.ContainsFunc(config.Env, func(e config.EnvVar) bool { return e.Name == env }):
+				// The Zoom settings are no flags: a secret in a flag shows in ps.
+				err = fmt.Errorf("%w: the Zoom settings are read from the environment (%s) or the config file, not from flags", err, env)
+			case len(near) > 0:
 				err = fmt.Errorf("%w (did you mean --%s?)", err, near[0])
 			}
 		}

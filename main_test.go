@@ -453,6 +453,10 @@ func TestMistypedFlagsSuggest(t *testing.T) {
 	if code, _, errOut := runOnce(t, dir, "export", "--sinse", "1h"); code != 2 || !strings.Contains(errOut, "unknown flag: --sinse (did you mean --since?)") {
 		t.Errorf("exit %d, %q", code, errOut)
 	}
+	// The Zoom settings are no flags (a secret would show in ps): the message says where they go.
+	if code, _, errOut := runOnce(t, dir, "tail", "--client-secret", "s3cret"); code != 2 || !strings.Contains(errOut, "environment (ZOOM_CLIENT_SECRET) or the config file") {
+		t.Errorf("exit %d, %q", code, errOut)
+	}
 }
 
 // The simulator logs beside the real monitor's log, not into it.

@@ -75,11 +75,14 @@ func Defaults() Config {
 	}
 }
 
-// Env maps environment variables to settings; the names are the command-line contract.
-var Env = []struct {
+// EnvVar is an environment variable that sets a Zoom setting.
+type EnvVar struct {
 	Name, Key string // the variable, and the file's name for the setting
 	Field     func(c *Config) *string
-}{
+}
+
+// Env maps environment variables to settings; the names are the command-line contract.
+var Env = []EnvVar{
 	{"ZOOM_ACCOUNT_ID", "account_id", func(c *Config) *string { return &c.Zoom.AccountID }},
 	{"ZOOM_CLIENT_ID", "client_id", func(c *Config) *string { return &c.Zoom.ClientID }},
 	{"ZOOM_CLIENT_SECRET", "client_secret", func(c *Config) *string { return &c.Zoom.ClientSecret }},
