@@ -62,8 +62,9 @@ func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z confi
 		}
 		defer srv.stop()
 	}
-	feedCtx, stopFeed := context.WithCancel(context.Background())
-	defer stopFeed()
+	// Not a child of ctx: the feed stops after the screen, with the stop signal as its reason.
+	feedCtx, stopFeed := context.WithCancelCause(context.Background())
+	defer stopFeed(nil)
 	col := a.startCollector(feedCtx, st, z, wsURL)
 	client.Store(col.client)
 	if srv != nil {
@@ -101,7 +102,7 @@ func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z confi
 	}()
 	_, runErr := tea.NewProgram(m, tea.WithContext(uiCtx)).Run()
 
-	stopFeed()
+	stopFeed(context.Cause(ctx)) // "terminated (SIGTERM)" when a signal stopped it
 	<-feedDone
 	// Not for ever on a disk that refuses writes: the stop signal would do nothing.
 	flushErr := st.FlushOrGiveUp(context.Background())

@@ -177,8 +177,9 @@ func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zo
 	if err := srv.create(st, &client, account, mode); err != nil {
 		return err
 	}
-	feedCtx, stopFeed := context.WithCancel(context.Background())
-	defer stopFeed()
+	// Not a child of ctx: the feed stops after the screen, with the stop signal as its reason.
+	feedCtx, stopFeed := context.WithCancelCause(context.Background())
+	defer stopFeed(nil)
 	col := a.startCollector(feedCtx, st, z, wsURL)
 	client.Store(col.client)
 	srv.serve()
@@ -212,7 +213,7 @@ func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zo
 		}
 	}
 	srv.stop()
-	stopFeed()
+	stopFeed(context.Cause(ctx)) // "terminated (SIGTERM)" when a signal stopped it
 	if feedErr == nil {
 		feedErr = <-col.done
 	}

@@ -128,3 +128,35 @@ func TestStopSignalsEndTailCleanly(t *testing.T) {
 		})
 	}
 }
+
+// serve, run as systemd runs it and stopped by SIGTERM, records why it stopped, as tail does.
+func TestServeRecordsTheSignalThatStoppedIt(t *testing.T) {
+	dir := isolate(t)
+	simFor(t, sim.Options{Seed: 3, Rate: 50})
+	bin := filepath.Join(dir, "bin", "zoomwatch")
+	testbin.Build(t, bin)
+	cmd := exec.Command(bin, "serve", "--ssh", "127.0.0.1:0", "--authorized-keys", authorizedKeys(t, dir),
+		"--db", filepath.Join(dir, "events.db"), "--log", filepath.Join(dir, "zoomwatch.log"))
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var errOut syncBuffer
+	lines := bufio.NewScanner(errPipe)
+	for lines.Scan() {
+		errOut.Write(append(lines.Bytes(), '\n'))
+		if strings.HasSuffix(lines.Text(), " live") {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(&errOut, errPipe)
+	if err := cmd.Wait(); err != nil || !strings.Contains(errOut.String(), "stopped: terminated (SIGTERM)") {
+		t.Errorf("serve after SIGTERM: %v; stderr:\n%s", err, errOut.String())
+	}
+}

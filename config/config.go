@@ -324,13 +324,26 @@ func (c Config) CheckZoom() error {
 	return nil
 }
 
-// loopback reports whether host names this machine.
+// loopback reports whether host names this machine: localhost, a loopback address, or one of
+// its interfaces' addresses (a simulator listening on the machine's LAN address).
 func loopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	if ip == nil {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c Config) fileHint() string {
@@ -517,4 +530,4 @@ func ParseSize(s string) (int64, error) {
 }
 
 // MinSize is the smallest size limit taken.
-const MinSize = 1 << 20
+const MinSize = 1_000_000

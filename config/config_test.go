@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -123,6 +124,17 @@ func TestMissingSettingsNameTheVariable(t *testing.T) {
 	if err := c.CheckZoom(); err != nil {
 		t.Errorf("a local simulator: %v", err)
 	}
+	// A simulator on this machine's own LAN address is this machine too.
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			c.Zoom.WSURL = "ws://" + n.IP.String() + ":9000/ws?subscriptionId=X"
+			if err := c.CheckZoom(); err != nil {
+				t.Errorf("a simulator on %s: %v", n.IP, err)
+			}
+			break
+		}
+	}
 }
 
 func TestConfigFileErrors(t *testing.T) {
@@ -194,6 +206,9 @@ func TestParseSizeAndDuration(t *testing.T) {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) accepted", bad)
 		}
+	}
+	if n, err := ParseSize("1MB"); n != 1e6 || err != nil { // the least the message asks for
+		t.Errorf("ParseSize(\"1MB\") = %d, %v", n, err)
 	}
 	// A unit left out would prune every event as it is stored.
 	for _, small := range []string{"1", "2048", "0.5MB", "1KB"} {

@@ -615,19 +615,17 @@ func (c *Client) readFailed(l *link, err error, quiet time.Duration, live bool, 
 
 // closeNamesOtherCause reports whether a clean close's text gives a cause other than another
 // consumer taking over ("heartbeat timeout"): that is a failure to retry soon, not a reason
-// to step back for minutes. Zoom's texts are undocumented; an empty one is taken as a
-// takeover, as is any that says so.
+// to step back for minutes. Zoom's texts are undocumented, so only a text that plainly names
+// another cause counts: any other is taken as a takeover, whose long waits keep two
+// consumers from evicting each other every second.
 func closeNamesOtherCause(text string) bool {
-	t := strings.ToLower(strings.TrimSpace(text))
-	if t == "" {
-		return false
-	}
-	for _, w := range []string{"another", "replac", "duplicate", "new connection", "other connection", "kick", "evict"} {
+	t := strings.ToLower(text)
+	for _, w := range []string{"heartbeat", "timeout", "timed out", "idle", "shutdown", "shutting down", "restart", "maintenance", "token", "expired"} {
 		if strings.Contains(t, w) {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // roundDuration keeps durations in reasons readable: 1m7s, 2.3s, 225ms.

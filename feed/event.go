@@ -329,7 +329,8 @@ func DecodeEvent(raw []byte) (*Event, error) {
 const MaxNameLen = 1024
 
 // CheckNames refuses an event whose names the store could not file it under: too long, or
-// a meeting named with a NUL byte (which separates a meeting from its people in keys).
+// a meeting named with a NUL byte (which separates a meeting from its people in keys, and a
+// meeting number from its time in an occurrence's mapping).
 // Events arriving (the feed, import) are checked; stored ones are not, so that reading them
 // never depends on it.
 func (e *Event) CheckNames() error {
@@ -345,7 +346,7 @@ func (e *Event) CheckNames() error {
 			return fmt.Errorf("event: %s is %s long, more than any Zoom name (at most %s): not an event zoomwatch can file", n.field, numfmt.Plural(len(n.v), "byte"), numfmt.Thousands(MaxNameLen))
 		}
 	}
-	if strings.IndexByte(e.MeetingKey(), 0) >= 0 {
+	if o := &e.Payload.Object; strings.IndexByte(o.UUID, 0) >= 0 || strings.IndexByte(string(o.ID), 0) >= 0 {
 		return errors.New("event: its meeting's uuid or id holds a NUL byte: not an event zoomwatch can file")
 	}
 	return nil

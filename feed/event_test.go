@@ -227,6 +227,7 @@ func TestEventsWithUnfileableNamesAreRefused(t *testing.T) {
 		"participant":      `{"event":"meeting.participant_joined","event_ts":1,"payload":{"object":{"id":1,"participant":{"user_name":"` + long + `"}}}}`,
 		"participant user": `{"event":"meeting.participant_joined","event_ts":1,"payload":{"object":{"id":1,"participant":{"id":"p","user_id":"` + long + `"}}}}`,
 		"NUL in the uuid":  `{"event":"meeting.started","event_ts":1,"payload":{"object":{"uuid":"a\u0000b"}}}`,
+		"NUL in the id":    `{"event":"meeting.started","event_ts":1,"payload":{"object":{"uuid":"u==","id":"12\u0000345"}}}`,
 	} {
 		ev, err := DecodeEvent([]byte(raw))
 		if err != nil {

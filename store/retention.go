@@ -118,16 +118,16 @@ func (w *writer) prune() {
 	}
 }
 
-// uuidKeep is how long before the oldest event kept an occurrence's uuid mapping stays: an
-// occurrence lasts hours and its recordings follow within days, so by then its events are
-// gone. Without this the mappings outlived every event, and --max-db-size never got their
-// space back.
+// uuidKeep is how long an occurrence's uuid mapping stays after it was last heard of (give or
+// take a day, knownUUID), counted back from the oldest event kept: by then every event of
+// the occurrence is gone. A margin of a month over that day. Without this the mappings
+// outlived every event, and --max-db-size never got their space back.
 const uuidKeep = 30 * 24 * time.Hour
 
 // uuidSweepMax bounds the mappings one pruning transaction looks at.
 var uuidSweepMax = 2000 // a test lowers it
 
-// pruneUUIDs forgets occurrence mappings first seen before before, looking at up to
+// pruneUUIDs forgets occurrence mappings last heard of before before, looking at up to
 // uuidSweepMax of them from where the last pass stopped, and returns how many it forgot.
 func (c *txCtx) pruneUUIDs(w *writer, before time.Time) (int, error) {
 	cur := c.uuids.Cursor()

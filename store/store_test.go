@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -355,6 +356,17 @@ func TestGapsFromDropsAndRestarts(t *testing.T) {
 	if g, open := s4.OpenGap(); !open || g.Reason != want {
 		t.Errorf("open gap while failing to connect after a restart: %+v, want reason %q", g, want)
 	}
+	// A process restarted again (a service manager after each failure) says its own: the
+	// reason does not grow a clause per restart.
+	for range 3 {
+		submit(t, s4, transition(feed.StateStopped, now.Add(2*time.Second), "terminated (SIGTERM)"))
+		s4.Close()
+		s4 = openTest(t, Options{Path: path, Now: clock})
+		submit(t, s4, transition(feed.StateConnecting, now, ""), transition(feed.StateBackoff, now, "connect: dial tcp: connection refused"))
+	}
+	if g, _ := s4.OpenGap(); g.Reason != want {
+		t.Errorf("after restarts in a row the gap's reason is %q, want %q", g.Reason, want)
+	}
 	submit(t, s4, transition(feed.StateLive, now.Add(time.Minute), ""))
 	if gaps, _ := s4.Gaps(1); len(gaps) != 1 || gaps[0].Reason != want {
 		t.Errorf("gap = %+v, want reason %q", gaps, want)
@@ -518,6 +530,38 @@ func TestDiskErrorsKeepBacklogThenRecordGap(t *testing.T) {
 	}
 	if n := h.Counts.Anomalies; n != backlogBadMax {
 		t.Errorf("%d bad frames stored, want the newest %d", n, backlogBadMax)
+	}
+}
+
+// Bad frames alone lost to a refusing disk are recorded in a gap, but leave the meetings as
+// they were: no event was lost.
+func TestLostBadFramesLeaveMeetingsCertain(t *testing.T) {
+	var failing atomic.Bool
+	s := openTest(t, Options{})
+	s.opts.commitHook = func() error {
+		if failing.Load() {
+			return errors.New("write events.db: no space left on device")
+		}
+		return nil
+	}
+	submit(t, s, item(t, startedRaw("m1", t0.UnixMilli())))
+	failing.Store(true)
+	for i := range backlogBadMax + 5 {
+		bad := feed.Item{Received: t0.Add(time.Duration(i) * time.Millisecond), Anomaly: &feed.Anomaly{Kind: feed.AnomalyBadFrame, Error: "not JSON", Data: []byte("<"), Size: 1}}
+		if err := s.Submit(context.Background(), bad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return !s.Health().Storing })
+	failing.Store(false)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if gaps, _ := s.Gaps(5); len(gaps) != 1 || gaps[0].DroppedBad != 5 || gaps[0].Dropped != 0 {
+		t.Errorf("gaps %+v, want one of 5 bad frames", gaps)
+	}
+	if m := s.LiveMeeting("m1=="); m == nil || m.Uncertain != "" {
+		t.Errorf("meeting after losing bad frames only: %+v", m)
 	}
 }
 
@@ -726,6 +770,34 @@ func TestRetentionForgetsOldOccurrences(t *testing.T) {
 	}
 	if p, _ := s.Page(Query{Filter: Filter{Meeting: "fresh=="}}); len(p.Records) != 1 {
 		t.Errorf("by the kept occurrence's uuid: %d records, want 1", len(p.Records))
+	}
+}
+
+// An occurrence heard of again long after it began (a recording trashed a month later) keeps
+// its mapping while that event is kept: the mapping notes when it was last heard of.
+func TestRetentionKeepsTheMappingOfAnOccurrenceHeardOfLately(t *testing.T) {
+	now := t0
+	opts := Options{Path: filepath.Join(t.TempDir(), "events.db"), Retain: 24 * time.Hour, Now: func() time.Time { return now }}
+	s := openTest(t, opts)
+	var old []feed.Item
+	for i := range 2 * blockMax {
+		it := item(t, joinRaw("o", fmt.Sprint("p", i), t0.UnixMilli()+int64(i)))
+		it.Received = t0
+		old = append(old, it)
+	}
+	submit(t, s, old...)
+	now = t0.Add(35 * 24 * time.Hour)
+	late := item(t, leftRaw("o", "p1", now.UnixMilli())) // the same occurrence, the same process
+	late.Received = now
+	submit(t, s, late)
+	s.Close()
+	s = openTest(t, opts)
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.Page(Query{})
+	if p, _ := s.Page(Query{Filter: Filter{Meeting: "o=="}}); len(all.Records) != 1 || len(p.Records) != 1 {
+		t.Errorf("%d events kept, %d found by the occurrence's uuid; want the late one, found", len(all.Records), len(p.Records))
 	}
 }
 

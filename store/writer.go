@@ -133,6 +133,9 @@ type linkState struct {
 	toldWhyNow bool
 }
 
+// runningAgain begins what a gap's reason says of the process that is running again.
+const runningAgain = "; running again from "
+
 type input struct {
 	item  feed.Item
 	src   Source
@@ -188,8 +191,8 @@ type writer struct {
 	dropGap                   *Gap // events dropped while the disk failed, recorded once it recovers
 	retry                     time.Duration
 	batchIDs                  map[feed.Identity]struct{}
-	uuidsSeen                 map[string]struct{} // occurrences already mapped to their number
-	uuidSweepAt               []byte              // where retention's next look at the mappings starts
+	uuidsSeen                 map[string]time.Time // occurrences mapped to their number, and when
+	uuidSweepAt               []byte               // where retention's next look at the mappings starts
 	lastAliveSave             time.Time
 	lastHousekeep             time.Time
 	lastRelease               time.Time
@@ -223,7 +226,7 @@ func newWriter(s *Store) *writer {
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
 		batchIDs:  map[feed.Identity]struct{}{},
-		uuidsSeen: map[string]struct{}{},
+		uuidsSeen: map[string]time.Time{},
 	}
 	w.health.Storing = true
 	_ = s.view(func(tx *bolt.Tx) error {
@@ -660,7 +663,9 @@ func (w *writer) commit(batch []input) error {
 			if err := w.addGap(c, pub, g); err != nil {
 				return err
 			}
-			c.live = append(c.live, liveOp{gap: &Gap{From: g.From, To: g.To, Reason: "events not stored"}})
+			if g.Dropped > 0 { // bad frames alone change nothing that is shown as live
+				c.live = append(c.live, liveOp{gap: &Gap{From: g.From, To: g.To, Reason: "events not stored"}})
+			}
 		}
 		for i := range batch {
 			in := &batch[i]
@@ -1071,7 +1076,7 @@ func (c *txCtx) putIndexes(w *writer) error {
 			at = len(arena)
 			arena = w.s.epochs.appendKey(arena, meetingHash(k), a.seq)
 			mKeys = append(mKeys, cut(at))
-			if o := &a.ev.Payload.Object; o.UUID != "" && o.ID != "" && !w.knownUUID(o.UUID) {
+			if o := &a.ev.Payload.Object; o.UUID != "" && o.ID != "" && !w.knownUUID(o.UUID, now) {
 				uuidKV = append(uuidKV, kv{[]byte(o.UUID), uuidValue(string(o.ID), now)})
 			}
 		}
@@ -1204,13 +1209,14 @@ func appendMeetingPrefix(b []byte, epoch uint64, hash []byte) []byte {
 }
 
 // uuidValue is an occurrence's mapping: its meeting number, then (after a NUL) when it was
-// first seen, by which retention forgets it (pruneUUIDs). Older stores hold the number alone.
+// last heard of (within a day, knownUUID), by which retention forgets it (pruneUUIDs).
+// Older stores hold the number alone.
 func uuidValue(number string, seen time.Time) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte(number), 0), uint64(seen.Unix()))
 }
 
-// uuidNumber reads a mapping's meeting number, and when it was first seen (zero in the mappings
-// of older stores).
+// uuidNumber reads a mapping's meeting number, and when it was last heard of (zero in the
+// mappings of older stores).
 func uuidNumber(v []byte) (string, time.Time) {
 	num, seen, ok := bytes.Cut(v, []byte{0})
 	if !ok || len(seen) != 8 {
@@ -1219,16 +1225,19 @@ func uuidNumber(v []byte) (string, time.Time) {
 	return string(num), time.Unix(int64(binary.BigEndian.Uint64(seen)), 0)
 }
 
-// knownUUID reports whether the uuid → number mapping was already written (recently; a
-// repeat Put of the same mapping is harmless), and remembers it.
-func (w *writer) knownUUID(uuid string) bool {
-	if _, ok := w.uuidsSeen[uuid]; ok {
+// knownUUID reports whether the uuid → number mapping was written lately, and remembers that
+// it is now. A mapping is written again a day after: the time it keeps is then when the
+// occurrence was last heard of, give or take a day, which retention goes by (a recording
+// trashed 30 days after its meeting keeps its occurrence's mapping). A repeat Put of the
+// same mapping is harmless.
+func (w *writer) knownUUID(uuid string, now time.Time) bool {
+	if at, ok := w.uuidsSeen[uuid]; ok && now.Sub(at) < 24*time.Hour {
 		return true
 	}
 	if len(w.uuidsSeen) >= 50_000 {
 		clear(w.uuidsSeen)
 	}
-	w.uuidsSeen[uuid] = struct{}{}
+	w.uuidsSeen[uuid] = now
 	return false
 }
 
@@ -1294,8 +1303,10 @@ func (w *writer) addTransition(c *txCtx, pub *Batch, t feed.Transition) error {
 		l.Ever, l.Receiving, l.Since, l.Reason, l.LastAlive, l.Restart = true, true, time.Time{}, "", t.At, false
 	case l.Restart && !l.toldWhyNow && t.Reason != "" && t.State != feed.StateStopped:
 		// Running again but not receiving: the rest of the gap is not for want of running.
+		// One clause, the latest process's: restarts in a row would each add one.
 		l.toldWhyNow = true
-		l.Reason += "; running again from " + t.At.Local().Format("15:04:05") + ", but " + t.Reason
+		base, _, _ := strings.Cut(l.Reason, runningAgain)
+		l.Reason = base + runningAgain + t.At.Local().Format("15:04:05") + ", but " + t.Reason
 	case l.Receiving:
 		stopped := t.At
 		if !t.SilentSince.IsZero() && t.SilentSince.Before(stopped) {
