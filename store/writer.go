@@ -185,8 +185,8 @@ type writer struct {
 	pending       []input // inputs a failed commit could not store, retried first
 	spare         []input // the last batch's array, for the next
 	// pendingEvents and pendingBad count the events and bad frames in pending, which a
-	// refusing disk fills with up to BacklogMax events: counting them at every input took
-	// a core at 1,000 events/s.
+	// refusing disk fills with up to BacklogMax events: counting them all again at every
+	// input was quadratic.
 	pendingEvents, pendingBad int
 	dropGap                   *Gap // events dropped while the disk failed, recorded once it recovers
 	retry                     time.Duration
