@@ -78,8 +78,8 @@ func (d *dashboard) connPane(m *Model, r rect, focused bool) string {
 	}
 	// The current minute is still filling: the line shows complete minutes, the figure the
 	// last complete one, or what the current one has so far while that was empty (a fresh
-	// start would otherwise say 0 for a minute). A minute only partly received says part of it was missed: the
-	// first after a start would otherwise pass for a quiet one.
+	// start would otherwise say 0 for a minute). A minute only partly received says part of
+	// it was missed: the first after a start would otherwise pass for a quiet one.
 	vals := m.data.rates.last(now, rateMinutes)
 	figure := numfmt.Thousands(vals[len(vals)-2])
 	if cur := vals[len(vals)-1]; vals[len(vals)-2] == 0 && cur > 0 {
