@@ -219,14 +219,7 @@ func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zo
 	}
 	// Not for ever on a disk that refuses writes: the stop signal would do nothing.
 	flushErr := st.FlushOrGiveUp(context.Background())
-	for drained := false; !drained; { // the stop, now stored
-		select {
-		case n := <-sub.C:
-			showLog(n)
-		default:
-			drained = true
-		}
-	}
+	drainNotices(sub, showLog) // the stop, now stored
 	if err := a.startupErr(feedErr); err != nil {
 		return err
 	}

@@ -85,14 +85,7 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	if err := st.FlushOrGiveUp(context.Background()); err != nil {
 		return fmt.Errorf("stopping with events not stored: %w", err)
 	}
-	for drained := false; !drained; {
-		select {
-		case n := <-sub.C:
-			show(n)
-		default:
-			drained = true
-		}
-	}
+	drainNotices(sub, show)
 	if printErr == nil {
 		printErr = p.catchUp(^uint64(0))
 	}
@@ -101,6 +94,21 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 	}
 	return a.startupErr(runErr)
 }
+
+// drainNotices hands show the notices already queued on sub, without waiting for more.
+func drainNotices(sub *store.Subscription, show func(store.Notice)) {
+	for {
+		select {
+		case n := <-sub.C:
+			show(n)
+		default:
+			return
+		}
+	}
+}
+
+// hms is a time as the stderr lines give it: 11:29:14, local.
+func hms(t time.Time) string { return t.Local().Format("15:04:05") }
 
 // printer writes committed events to stdout and the connection's story to stderr.
 type printer struct {
@@ -120,10 +128,10 @@ func (p *printer) health(h store.Health) {
 		p.refused = h.Err
 		p.out.Flush()
 		fmt.Fprintf(p.errw, "zoomwatch: NOT STORING since %s: %s; %d events wait in memory (retrying; nothing is printed until it is stored)\n",
-			h.Since.Local().Format("15:04:05"), h.Err, h.Backlog)
+			hms(h.Since), h.Err, h.Backlog)
 	case h.Storing && p.refused != "":
 		p.refused = ""
-		fmt.Fprintf(p.errw, "zoomwatch: %s storing again\n", h.LastCommit.Local().Format("15:04:05"))
+		fmt.Fprintf(p.errw, "zoomwatch: %s storing again\n", hms(h.LastCommit))
 	}
 }
 
@@ -197,7 +205,7 @@ func (p *printer) logEntry(e store.LogEntry) {
 			return // refused at start-up: tail exits saying why and what to check
 		}
 		// Each line says when: stderr is often a file (2>tail.err) with no times of its own.
-		fmt.Fprintln(p.errw, "zoomwatch:", e.At.Local().Format("15:04:05"), describeTransition(*e.Transition))
+		fmt.Fprintln(p.errw, "zoomwatch:", hms(e.At), describeTransition(*e.Transition))
 	case store.LogGap:
 		g := e.Gap
 		length := "under 1s"
@@ -205,12 +213,12 @@ func (p *printer) logEntry(e store.LogEntry) {
 			length = d.Round(time.Second).String()
 		}
 		fmt.Fprintf(p.errw, "zoomwatch: gap %s – %s (%s): %s; Zoom does not redeliver events from this window\n",
-			g.From.Local().Format("15:04:05"), g.To.Local().Format("15:04:05"), length, g.Reason)
+			hms(g.From), hms(g.To), length, g.Reason)
 	case store.LogAnomaly:
 		an := e.Anomaly
-		fmt.Fprintf(p.errw, "zoomwatch: %s kept a frame for inspection (%s, %d bytes): %s\n", e.At.Local().Format("15:04:05"), an.Kind, an.Size, an.Error)
+		fmt.Fprintf(p.errw, "zoomwatch: %s kept a frame for inspection (%s, %d bytes): %s\n", hms(e.At), an.Kind, an.Size, an.Error)
 	case store.LogNote:
-		fmt.Fprintln(p.errw, "zoomwatch:", e.At.Local().Format("15:04:05"), e.Note)
+		fmt.Fprintln(p.errw, "zoomwatch:", hms(e.At), e.Note)
 	}
 }
 
