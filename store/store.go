@@ -396,7 +396,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	// and lose track of its entries; the new number keeps them off. Older files keep 2^14
 	// and need no change.
 	func(*bolt.Tx) error { return nil },
-	// 4→5: an occurrence's uuid mapping may carry when it was first seen (number, NUL,
+	// 4→5: an occurrence's uuid mapping may carry when it was last heard of (number, NUL,
 	// time), by which retention forgets it. Builds before it would take all that for the
 	// meeting number; older mappings, the number alone, stay readable.
 	func(*bolt.Tx) error { return nil },
