@@ -275,15 +275,6 @@ func (a *app) simCmd() *cobra.Command {
 	f.Var((*eventCount)(&opts.Faults.MalformedEvery), "malformed-every", "send a bad frame after every N events")
 	f.Var((*eventCount)(&opts.Faults.OversizeEvery), "oversize-every", "send a ~512 KB event after every N events")
 	f.Var((*eventCount)(&opts.Faults.DuplicateEvery), "duplicate-every", "redeliver an event after every N events")
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		var bad *pflag.InvalidValueError
-		if errors.As(err, &bad) {
-			if _, ok := bad.GetFlag().Value.(*eventCount); ok {
-				return usageErr(fmt.Errorf("--%s takes a number of events, e.g. 500, not %q (--silence-every and --evict-every take durations)", bad.GetFlag().Name, bad.GetValue()))
-			}
-		}
-		return err
-	})
 	f.BoolVar(&opts.StampFrames, "stamp", false, "put the send time in each frame's header (benchmarks)")
 	return cmd
 }

@@ -137,6 +137,12 @@ Without a Zoom account, try: zoomwatch demo`,
 	// Every flag error is a usage error (exit 2), however pflag words it ("unknown
 	// shorthand flag" was taken for a failure, exit 1).
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		var bad *pflag.InvalidValueError
+		if errors.As(err, &bad) {
+			if _, ok := bad.GetFlag().Value.(*eventCount); ok { // the simulator's fault knobs
+				return usageErr(fmt.Errorf("--%s takes a number of events, e.g. 500, not %q (--silence-every and --evict-every take durations)", bad.GetFlag().Name, bad.GetValue()))
+			}
+		}
 		if name, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok {
 			name, _, _ = strings.Cut(name, "=")
 			var flags []string

@@ -274,7 +274,7 @@ func TestMissingSettingsExitTwoNamingThem(t *testing.T) {
 	}
 	// Every kind of usage error exits 2: a short flag ("unknown shorthand flag" was exit 1),
 	// a stray argument (called an unknown command).
-	for _, args := range [][]string{{"export", "-f", "csv"}, {"-V"}, {"export", "--since"}, {"version", "extra"}, {"bench", "nope"}} {
+	for _, args := range [][]string{{"export", "-f", "csv"}, {"-V"}, {"export", "--since"}, {"version", "extra"}, {"bench", "nope"}, {"sim", "--bogus"}} {
 		if code, _, errOut := runOnce(t, dir, args...); code != 2 || strings.Contains(errOut, `unknown command "extra"`) {
 			t.Errorf("%q: exit %d, %q", args, code, errOut)
 		}
