@@ -119,6 +119,9 @@ var ErrNotJSON = errors.New("not valid JSON")
 // DecodeFrame parses a frame envelope. A frame that is valid JSON but not an object with a
 // module is an error too: the caller keeps it as an anomaly.
 func DecodeFrame(b []byte) (Frame, error) {
+	if f, ok := scanFrame(b); ok {
+		return f, nil
+	}
 	// Zoom's content is a string: decoding it as one unquotes it in the same pass.
 	var ws wireStringFrame
 	if fastUnmarshal(b, &ws) && ws.Module != "" && ws.Content != nil {

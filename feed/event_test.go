@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -161,6 +162,46 @@ func TestDecodeFrameModules(t *testing.T) {
 		f, err := DecodeFrame([]byte(tc.frame))
 		if err != nil || f.Module != tc.module || f.Success != tc.success || f.Failed != tc.failed || string(f.Content) != tc.content {
 			t.Errorf("%s: %+v (content %q), %v", tc.frame, f, f.Content, err)
+		}
+	}
+}
+
+// Frames as Zoom sends them take scanFrame's short path, and read exactly as the general
+// decoder reads them; what it does not handle it leaves to that decoder, which still reads
+// it. (FuzzDecodeFrame compares the two on any input.)
+func TestScanFrameReadsZoomsFrames(t *testing.T) {
+	frames := []string{
+		`{"module":"heartbeat","success":true,"content":"live","header":{}}`,
+		"{ \"module\" : \"message\",\n\t\"content\":\"tab\\there \\u00e9 \\\\ \\/\" , \"success\":false }",
+		`{"module":"message","content":"é 李 👩‍💻","header":{"a":["}",{"b":"\\\""}]}}`,
+	}
+	for _, name := range []string{"meeting.participant_joined", "recording.completed", "meeting.started"} {
+		frames = append(frames, string(stringFrame(sample(t, name))), string(stringFrame(compact(t, sample(t, name)))))
+	}
+	for _, fr := range frames {
+		fast, ok := scanFrame([]byte(fr))
+		slow, err := decodeFrame([]byte(fr))
+		if !ok || err != nil || !reflect.DeepEqual(fast, slow) {
+			t.Errorf("%.60s: short path %v %+v, general %v %+v", fr, ok, fast, err, slow)
+		}
+	}
+	for _, fr := range []string{
+		`{"module":"message","content":"\ud83d\ude00"}`,          // a surrogate pair
+		"{\"module\":\"message\",\"content\":\"bad \xff byte\"}", // invalid UTF-8
+		`{"module":"message","content":"x","Content":"y"}`,       // encoding/json matches keys in any case
+		`{"module":"message","content":"x","content":"y"}`,       // the last wins
+		`{"module":"message","content":{"event":"x"}}`,           // an object
+		`{"module":"message","content":null}`,
+		`{"module":"message","content":"x","header":7}`,
+		`{"module":"message","content":"x"} trailing`,
+	} {
+		if f, ok := scanFrame([]byte(fr)); ok {
+			t.Errorf("%s: the short path read %+v", fr, f)
+		}
+		fast, err1 := DecodeFrame([]byte(fr))
+		slow, err2 := decodeFrame([]byte(fr))
+		if (err1 == nil) != (err2 == nil) || !reflect.DeepEqual(fast, slow) {
+			t.Errorf("%s: %+v %v, general %+v %v", fr, fast, err1, slow, err2)
 		}
 	}
 }
