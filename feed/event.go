@@ -189,6 +189,10 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 		*id = ""
 	case b[0] == '"':
+		if s, ok := plainQuoted(b); ok {
+			*id = ID(s)
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -206,6 +210,21 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 		*id = ID(b) // a number (or a bool) keeps its text
 	}
 	return nil
+}
+
+// plainQuoted returns the text of a JSON string that holds nothing to unquote (no escape,
+// no control character, valid UTF-8), as Zoom's ids do, without a decoder.
+func plainQuoted(b []byte) (string, bool) {
+	if len(b) < 2 || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if !plainByte[c] {
+			return "", false
+		}
+	}
+	return string(in), utf8.Valid(in)
 }
 
 // Flex is a scalar that Zoom may send as a string, a number or null; it keeps the text.

@@ -67,6 +67,12 @@ func FuzzDecodeFrame(f *testing.F) {
 		sameAsEncodingJSON[wireFrame](t, data)
 		sameAsEncodingJSON[wireStringFrame](t, data)
 		sameAsEncodingJSON[string](t, data)
+		// An ID reads a string as encoding/json does, by its short path or not.
+		var id ID
+		var str string
+		if json.Unmarshal(data, &str) == nil && (id.UnmarshalJSON(data) != nil || string(id) != str) {
+			t.Fatalf("ID read %q as %q, encoding/json as %q", data, id, str)
+		}
 		if fast, err := DecodeFrame(data); err == nil {
 			if slow, err := decodeFrame(data); err != nil || !reflect.DeepEqual(fast, slow) {
 				t.Fatalf("DecodeFrame read %+v; the general decoder %+v, %v", fast, slow, err)
