@@ -357,11 +357,12 @@ const MaxNameLen = 1024
 // never depends on it.
 func (e *Event) CheckNames() error {
 	o := &e.Payload.Object
-	names := []struct{ field, v string }{{"event", e.Type}, {"payload.object.uuid", o.UUID},
+	type name struct{ field, v string }
+	names := [6]name{{"event", e.Type}, {"payload.object.uuid", o.UUID},
 		{"payload.object.id", string(o.ID)}, {"payload.object.host_id", o.HostID}}
 	if p := o.Participant; p != nil {
-		names = append(names, struct{ field, v string }{"the participant's id or name", e.ParticipantKey()},
-			struct{ field, v string }{"payload.object.participant.user_id", string(p.UserID)})
+		names[4] = name{"the participant's id or name", e.ParticipantKey()}
+		names[5] = name{"payload.object.participant.user_id", string(p.UserID)}
 	}
 	for _, n := range names {
 		if len(n.v) > MaxNameLen {
@@ -503,7 +504,8 @@ func (e *Event) Identity() Identity {
 	}
 	var id Identity
 	binary.BigEndian.PutUint64(id[:8], uint64(e.TS))
-	copy(id[8:], h.Sum(nil))
+	var sum [sha256.Size]byte
+	copy(id[8:], h.Sum(sum[:0]))
 	return id
 }
 
