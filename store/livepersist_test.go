@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -686,4 +687,44 @@ func TestSubscribeWhileTheStoreCloses(t *testing.T) {
 	if _, open := <-sub.C; open {
 		t.Error("the subscription taken while closing was not closed with the store")
 	}
+}
+
+// A bug in the reducer, met by some event, does not end the monitor: the event is stored,
+// the panes go on with the events after it, and the log says which event it was.
+func TestReducerPanicKeepsStoring(t *testing.T) {
+	var logs lockedBuffer
+	s := openTest(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	submit(t, s, item(t, startedRaw("m1", t0.UnixMilli())))
+	s.liveMu.Lock()
+	s.state.Users = nil // a user event now panics in the reducer: a write to a nil map
+	s.liveMu.Unlock()
+	user := fmt.Appendf(nil, `{"event":"user.created","event_ts":%d,"payload":{"account_id":"A","object":{"id":"u1","first_name":"Jill","last_name":"Chill","email":"jchill@example.com","type":1}}}`, t0.UnixMilli()+500)
+	submit(t, s, item(t, user), item(t, joinRaw("m1", "Ada", t0.UnixMilli()+1000)))
+	if got := s.LastSeq(); got != 3 {
+		t.Errorf("%d events stored, want 3: the one the reducer failed on too", got)
+	}
+	if _, ok := s.LiveMeeting("m1==").Participants["p-Ada"]; !ok {
+		t.Error("the join after the failed event is not shown")
+	}
+	if !strings.Contains(logs.String(), "could not be applied") || !strings.Contains(logs.String(), "type=user.created") {
+		t.Errorf("the log does not name the event the reducer failed on:\n%s", logs.String())
+	}
+}
+
+// lockedBuffer is a log destination the writer and a test can share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

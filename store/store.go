@@ -482,7 +482,9 @@ func (s *Store) load(tx *bolt.Tx) error {
 	if s.types, err = loadTypes(tx); err != nil {
 		return err
 	}
-	s.state, s.unsaved, err = readLive(tx)
+	if s.state, s.unsaved, err = readLive(tx); err == nil {
+		s.reportFaults()
+	}
 	return err
 }
 

@@ -817,12 +817,23 @@ func (w *writer) reloadLiveLocked() {
 		st, unsaved, err := readLive(tx)
 		if err == nil {
 			s.state, s.unsaved = st, unsaved
+			s.reportFaults()
 			s.snapChanges.All()
 			s.liveVer++
 			w.liveSaveDue = true
 		}
 		return err
 	})
+}
+
+// reportFaults logs the events the live state failed on (see live.State.Apply), and
+// forgets them. The caller holds liveMu, or has the store to itself.
+func (s *Store) reportFaults() {
+	for _, f := range s.state.Faults {
+		s.log.Error("live state: an event could not be applied to the panes, which may be wrong about its meeting until it ends; the event is stored",
+			"type", f.Event.Type, "meeting", f.Event.MeetingKey(), "error", f.Panic)
+	}
+	s.state.Faults = nil
 }
 
 // parallelMin is the smallest batch whose live state is applied beside the puts: below it,
@@ -1006,6 +1017,7 @@ func (c *txCtx) applyLive(w *writer) liveResult {
 		}
 		r.changed = r.changed || changed
 	}
+	s.reportFaults()
 	s.noteLiveChanges(len(c.added))
 	switch {
 	case c.saveLive && c.saveSync:

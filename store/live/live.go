@@ -9,6 +9,7 @@ package live
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -180,6 +181,8 @@ type State struct {
 	Users      map[string]string // user id → display name
 	// NewestTS is the newest event_ts applied, ms: the reducer's notion of "now".
 	NewestTS int64
+	// Faults are events Apply failed on since the owner last took them (and cleared it).
+	Faults []Fault
 
 	dirty dirtySet
 	// byID finds active meetings by number (meeting.updated names a meeting by number
@@ -286,7 +289,27 @@ func New() *State {
 
 // Apply folds one event into the state. It reports whether anything changed: a redelivered
 // event, or one older than what it would change, changes nothing.
-func (s *State) Apply(ev *feed.Event) bool {
+//
+// A panic in the reducer (a bug, met by an event no test had) does not end the monitor that
+// stores the event all the same: the event is left out, whatever it half changed stays, and
+// Faults says so (reported as changed, so that what it did is shown and saved).
+func (s *State) Apply(ev *feed.Event) (changed bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.Faults = append(s.Faults, Fault{Event: ev, Panic: fmt.Sprint(r)})
+			changed = true
+		}
+	}()
+	return s.apply(ev)
+}
+
+// Fault is an event the reducer failed on.
+type Fault struct {
+	Event *feed.Event
+	Panic string
+}
+
+func (s *State) apply(ev *feed.Event) bool {
 	if ts := int64(ev.TS); ts > s.NewestTS {
 		s.NewestTS = ts
 	}
