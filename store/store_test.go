@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -1220,5 +1221,50 @@ func TestRecordsOwnTheirBytes(t *testing.T) {
 		if !bytes.Equal(r.Raw, items[i].Event.Raw) {
 			t.Fatalf("record %d changed after later queries:\n%s\nwant\n%s", r.Seq, r.Raw, items[i].Event.Raw)
 		}
+	}
+}
+
+// When reading the live state back after a failed commit fails too, the panes go on showing
+// the failed commit's events; if those are then dropped (the backlog is full), they must not
+// stay on screen once the disk works again: the next commit reads the state back first.
+func TestUnstoredEventsLeaveThePanesOnceTheStateCanBeRead(t *testing.T) {
+	var logs lockedBuffer
+	var failing atomic.Bool
+	s := openTest(t, Options{BacklogMax: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s.opts.commitHook = func() error {
+		if failing.Load() {
+			return errors.New("write events.db: input/output error")
+		}
+		return nil
+	}
+	submit(t, s, item(t, startedRaw("m1", t0.UnixMilli())))
+	damaged := append([]byte{pMeeting}, "zz"...)
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bLive).Put(damaged, []byte("{not json")) }); err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(true)
+	ctx := context.Background()
+	for _, who := range []string{"Ada", "Bob"} {
+		if err := s.Submit(ctx, item(t, joinRaw("m1", who, t0.UnixMilli()+1000))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { h := s.Health(); return !h.Storing && h.Dropped == 1 })
+	if !strings.Contains(logs.String(), "could not read the live state back") {
+		t.Errorf("the failed read is not logged:\n%s", logs.String())
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bLive).Delete(damaged) }); err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(false)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := s.LiveMeeting("m1==")
+	if _, shown := m.Participants["p-Ada"]; shown {
+		t.Error("Ada's join was dropped, never stored, and is still shown")
+	}
+	if _, shown := m.Participants["p-Bob"]; !shown {
+		t.Error("Bob's join is stored and not shown")
 	}
 }

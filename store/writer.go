@@ -200,6 +200,9 @@ type writer struct {
 	pruneMore                 bool
 	liveSavedAt               time.Time // when the live state was last saved (real time, as liveSaveEvery)
 	liveSaveDue               bool      // save it at the next commit, in that commit
+	// liveStale: a failed commit's events are in the live state, and reading it back from
+	// the file failed; the next commit reads it back first.
+	liveStale bool
 	// A save is captured in one commit (or when idle) and encoded beside the writer
 	// (saveEncoding until saveDone delivers it), then written a part at a time by the
 	// commits that follow, or by transactions of its own when idle (saveReady until then):
@@ -643,6 +646,9 @@ func (w *writer) commit(batch []input) error {
 	// the commit is durable, or undone: no viewer may see an event before it is stored
 	// (store, then show), which the fsync at the end of the transaction decides.
 	s.liveMu.Lock()
+	if w.liveStale {
+		w.reloadLiveLocked()
+	}
 	err := s.update(func(tx *bolt.Tx) error {
 		c := newTxCtx(tx)
 		c.added = make([]added, 0, len(batch))
@@ -813,7 +819,7 @@ func (w *writer) reloadLiveLocked() {
 		w.saveEncoding = false
 	}
 	w.saveReady = nil
-	_ = s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		st, unsaved, err := readLive(tx)
 		if err == nil {
 			s.state, s.unsaved = st, unsaved
@@ -824,6 +830,10 @@ func (w *writer) reloadLiveLocked() {
 		}
 		return err
 	})
+	if err != nil && !w.liveStale {
+		s.log.Error("store: could not read the live state back after a failed commit; the panes may show events not stored until it can be (tried again at each commit)", "err", err)
+	}
+	w.liveStale = err != nil
 }
 
 // reportFaults logs the events the live state failed on (see live.State.Apply), and
