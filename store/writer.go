@@ -843,7 +843,10 @@ func (s *Store) reportFaults() {
 		s.log.Error("live state: an event could not be applied to the panes, which may be wrong about its meeting until it ends; the event is stored",
 			"type", f.Event.Type, "meeting", f.Event.MeetingKey(), "error", f.Panic)
 	}
-	s.state.Faults = nil
+	if n := s.state.FaultsMore; n > 0 {
+		s.log.Error("live state: more events could not be applied to the panes", "events", n)
+	}
+	s.state.Faults, s.state.FaultsMore = nil, 0
 }
 
 // parallelMin is the smallest batch whose live state is applied beside the puts: below it,

@@ -181,8 +181,10 @@ type State struct {
 	Users      map[string]string // user id → display name
 	// NewestTS is the newest event_ts applied, ms: the reducer's notion of "now".
 	NewestTS int64
-	// Faults are events Apply failed on since the owner last took them (and cleared it).
-	Faults []Fault
+	// Faults are events Apply failed on since the owner last took them (and cleared them),
+	// the first maxFaults of them; FaultsMore counts the rest.
+	Faults     []Fault
+	FaultsMore int
 
 	dirty dirtySet
 	// byID finds active meetings by number (meeting.updated names a meeting by number
@@ -296,12 +298,19 @@ func New() *State {
 func (s *State) Apply(ev *feed.Event) (changed bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.Faults = append(s.Faults, Fault{Event: ev, Panic: fmt.Sprint(r)})
+			if len(s.Faults) < maxFaults {
+				s.Faults = append(s.Faults, Fault{Event: ev, Panic: fmt.Sprint(r)})
+			} else {
+				s.FaultsMore++
+			}
 			changed = true
 		}
 	}()
 	return s.apply(ev)
 }
+
+// maxFaults bounds the faults kept between two looks (a replay may apply many events).
+const maxFaults = 20
 
 // Fault is an event the reducer failed on.
 type Fault struct {

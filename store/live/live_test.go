@@ -1339,3 +1339,21 @@ func checkInvariants(t *testing.T, s *State) {
 		t.Errorf("bounds: %d tombstones, %d recordings", len(s.Ended), len(s.Recordings))
 	}
 }
+
+// A panic in the reducer is contained to its event: Apply reports it (the first few, then a
+// count) and the state goes on taking events.
+func TestApplySurvivesAPanic(t *testing.T) {
+	s := New()
+	s.Users = nil // a user event now panics: a write to a nil map
+	for i := range maxFaults + 5 {
+		if !s.Apply(build(t, "user.created", i+1)) {
+			t.Fatal("a failed event is not reported as a change")
+		}
+	}
+	if len(s.Faults) != maxFaults || s.FaultsMore != 5 || s.Faults[0].Event.Type != "user.created" || s.Faults[0].Panic == "" {
+		t.Errorf("faults %d (+%d more), first %+v", len(s.Faults), s.FaultsMore, s.Faults[0])
+	}
+	if !s.Apply(bb(t).start(mDocs, 60)) || s.Meetings[mDocs.uuid] == nil {
+		t.Error("the state took no event after the failed ones")
+	}
+}
