@@ -17,6 +17,7 @@ import (
 
 	"zoomwatch/feed"
 	"zoomwatch/feed/sim"
+	"zoomwatch/internal/syncbuf"
 	"zoomwatch/internal/testbin"
 	"zoomwatch/store"
 )
@@ -59,7 +60,7 @@ func TestTailStopsCleanlyWhenItsOutputCloses(t *testing.T) {
 	dir := isolate(t)
 	simFor(t, sim.Options{Seed: 3, Rate: 200})
 	db := filepath.Join(dir, "events.db")
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	code := run(context.Background(), []string{"tail", "--db", db, "--log", filepath.Join(dir, "zoomwatch.log")}, &closedPipe{n: 500}, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
@@ -101,7 +102,7 @@ func TestStopSignalsEndTailCleanly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var errOut syncBuffer
+			var errOut syncbuf.Buffer
 			cmd.Stderr = &errOut
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -144,7 +145,7 @@ func TestServeRecordsTheSignalThatStoppedIt(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	lines := bufio.NewScanner(errPipe)
 	for lines.Scan() {
 		errOut.Write(append(lines.Bytes(), '\n'))

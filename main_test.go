@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -13,34 +12,17 @@ import (
 	"time"
 
 	"zoomwatch/feed/sim"
+	"zoomwatch/internal/syncbuf"
 )
 
 // cli runs zoomwatch in-process with its own stdout and stderr.
 type cli struct {
 	t      *testing.T
 	dir    string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *syncbuf.Buffer
+	stderr *syncbuf.Buffer
 	code   chan int
 	cancel context.CancelFunc
-}
-
-// syncBuffer is a bytes.Buffer safe to read while the command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // isolate keeps the user's own config, state and Zoom credentials out of a test.
@@ -78,7 +60,7 @@ func pointAt(t *testing.T, s *sim.Server) {
 
 func start(t *testing.T, dir string, args ...string) *cli {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &cli{t: t, dir: dir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, code: make(chan int, 1), cancel: cancel}
+	c := &cli{t: t, dir: dir, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, code: make(chan int, 1), cancel: cancel}
 	args = append(args, "--db", filepath.Join(dir, "events.db"), "--log", filepath.Join(dir, "zoomwatch.log"))
 	go func() { c.code <- run(ctx, args, c.stdout, c.stderr) }()
 	t.Cleanup(cancel)
@@ -286,7 +268,7 @@ func TestMissingSettingsExitTwoNamingThem(t *testing.T) {
 func TestHistoryWithoutADatabasePointsAtTheDemos(t *testing.T) {
 	dir := isolate(t)
 	export := func() (int, string) { // on the default database, as a user types it
-		var out, errOut syncBuffer
+		var out, errOut syncbuf.Buffer
 		code := run(context.Background(), []string{"export", "--log", filepath.Join(dir, "zoomwatch.log")}, &out, &errOut)
 		return code, errOut.String()
 	}
@@ -298,7 +280,7 @@ func TestHistoryWithoutADatabasePointsAtTheDemos(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	if code := run(context.Background(), []string{"import", empty, "--db", demo, "--log", filepath.Join(dir, "zoomwatch.log")}, &out, &errOut); code != 0 {
 		t.Fatalf("creating a demo database: exit %d, %q", code, errOut.String())
 	}
@@ -431,11 +413,11 @@ func TestAnUnwritableDefaultLogOnlyWarns(t *testing.T) {
 	}
 	events, n := sampleEvents(t, dir)
 	db := filepath.Join(dir, "events.db")
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	if code := run(context.Background(), []string{"import", "--db", db, "--log", filepath.Join(dir, "ok.log"), events}, &out, &errOut); code != 0 {
 		t.Fatalf("import: exit %d, %q", code, errOut.String())
 	}
-	out, errOut = syncBuffer{}, syncBuffer{}
+	out, errOut = syncbuf.Buffer{}, syncbuf.Buffer{}
 	if code := run(context.Background(), []string{"export", "--db", db}, &out, &errOut); code != 0 || len(lines(out.String())) != n {
 		t.Errorf("export: exit %d, %d lines, %q", code, len(lines(out.String())), errOut.String())
 	}
@@ -463,7 +445,7 @@ func TestMistypedFlagsSuggest(t *testing.T) {
 func TestTheSimulatorKeepsItsOwnLog(t *testing.T) {
 	dir := isolate(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	out, errOut := &syncBuffer{}, &syncBuffer{}
+	out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"sim", "--listen", "127.0.0.1:0"}, out, errOut) }()
 	eventually(t, 10*time.Second, "the simulator to start", func() bool { return strings.Contains(out.String(), "export ZOOM_WS_URL") })

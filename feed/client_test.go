@@ -15,6 +15,7 @@ import (
 	"zoomwatch/auth"
 	"zoomwatch/feed"
 	"zoomwatch/feed/sim"
+	"zoomwatch/internal/syncbuf"
 )
 
 // fast is a reconnect policy for tests: the same shape as the real one, in milliseconds.
@@ -421,7 +422,7 @@ func TestRotatedSecretMidRunRetriesSlowlyAndRecovers(t *testing.T) {
 }
 
 func TestStopSendsCloseFrameAndReturns(t *testing.T) {
-	var serverLog logBuffer
+	var serverLog syncbuf.Buffer
 	r := newRig(t, sim.Options{Seed: 11, Rate: 50,
 		Logger: slog.New(slog.NewTextHandler(&serverLog, &slog.HandlerOptions{Level: slog.LevelDebug}))}, 100*time.Millisecond)
 	r.start()
@@ -441,24 +442,6 @@ func TestStopSendsCloseFrameAndReturns(t *testing.T) {
 	if !strings.Contains(serverLog.String(), `msg="sim: link closed" link=1 err="websocket: close 1000 (normal)"`) {
 		t.Fatalf("the server did not see close 1000:\n%s", serverLog.String())
 	}
-}
-
-// logBuffer collects a logger's output for a test.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestAllFaultsExactlyOnce runs every fault at once and checks that the client handed out

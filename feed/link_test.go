@@ -4,7 +4,6 @@ package feed
 // failure path, deterministically. feed/client_test.go runs the client against the simulator.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"zoomwatch/auth"
+	"zoomwatch/internal/syncbuf"
 )
 
 const ackFrame = `{"module":"heartbeat","success":true,"content":"live","header":{}}`
@@ -369,7 +369,7 @@ func TestHappyPath(t *testing.T) {
 		c.event(testEvent(n, base)) // read after the second answer
 		closeCode <- c.serve()
 	})
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	tokens := &fakeTokens{}
 	r := startClient(t, Config{URL: z.url(), Tokens: tokens, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 
@@ -439,24 +439,6 @@ func TestHappyPath(t *testing.T) {
 }
 
 func (c *zconn) event(raw string) bool { return c.send(messageFrame(raw)) }
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestTokenURL(t *testing.T) {
 	for _, tc := range []struct{ base, want string }{
@@ -1012,7 +994,7 @@ func TestStopDuringBackoff(t *testing.T) {
 
 // Errors that quote the URL must not carry the token into reasons or logs.
 func TestTokenNeverInReasonsOrLogs(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	tokens := &fakeTokens{}
 	r := startClient(t, Config{URL: "ws://bad host/ws?subscriptionId=x", Tokens: tokens,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})

@@ -21,6 +21,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/syncbuf"
 	"zoomwatch/store/live"
 )
 
@@ -692,7 +693,7 @@ func TestSubscribeWhileTheStoreCloses(t *testing.T) {
 // A bug in the reducer, met by some event, does not end the monitor: the event is stored,
 // the panes go on with the events after it, and the log says which event it was.
 func TestReducerPanicKeepsStoring(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	s := openTest(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	submit(t, s, item(t, startedRaw("m1", t0.UnixMilli())))
 	s.liveMu.Lock()
@@ -709,22 +710,4 @@ func TestReducerPanicKeepsStoring(t *testing.T) {
 	if !strings.Contains(logs.String(), "could not be applied") || !strings.Contains(logs.String(), "type=user.created") {
 		t.Errorf("the log does not name the event the reducer failed on:\n%s", logs.String())
 	}
-}
-
-// lockedBuffer is a log destination the writer and a test can share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

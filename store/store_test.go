@@ -21,6 +21,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"zoomwatch/feed"
+	"zoomwatch/internal/syncbuf"
 )
 
 func TestEventsSurviveReopenExactly(t *testing.T) {
@@ -1228,7 +1229,7 @@ func TestRecordsOwnTheirBytes(t *testing.T) {
 // the failed commit's events; if those are then dropped (the backlog is full), they must not
 // stay on screen once the disk works again: the next commit reads the state back first.
 func TestUnstoredEventsLeaveThePanesOnceTheStateCanBeRead(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	var failing atomic.Bool
 	s := openTest(t, Options{BacklogMax: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	s.opts.commitHook = func() error {
