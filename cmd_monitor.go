@@ -86,7 +86,7 @@ func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z confi
 		// Nothing may write to the terminal while the monitor owns it; Bubble Tea reports a
 		// viewer's panic on os.Stderr, so send that to the log too.
 		prev := os.Stderr
-		os.Stderr = a.logFile
+		os.Stderr = a.logFile.OS()
 		defer func() { os.Stderr = prev }()
 	}
 	uiCtx, stopUI := context.WithCancel(ctx)

@@ -26,6 +26,7 @@ import (
 	"zoomwatch/auth"
 	"zoomwatch/config"
 	"zoomwatch/feed"
+	"zoomwatch/internal/logfile"
 	"zoomwatch/internal/numfmt"
 	"zoomwatch/internal/suggest"
 	"zoomwatch/store"
@@ -112,7 +113,7 @@ type app struct {
 
 	cfg     config.Config
 	log     *slog.Logger
-	logFile *os.File
+	logFile *logfile.File
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -276,11 +277,11 @@ func (a *app) openLog(command string) error {
 		}
 		path = filepath.Join(dir, name)
 	}
-	f, err := func() (*os.File, error) {
+	f, err := func() (*logfile.File, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
-		return os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		return logfile.Open(path, logfile.MaxSize)
 	}()
 	if err != nil && a.cfg.Log != "" {
 		return fmt.Errorf("log: %w", err) // asked for by name: a log is expected there
