@@ -104,13 +104,12 @@ func (a *app) monitor(ctx context.Context, dbName string, mode tui.Mode, z confi
 
 	stopFeed(context.Cause(ctx)) // "terminated (SIGTERM)" when a signal stopped it
 	<-feedDone
-	// Not for ever on a disk that refuses writes: the stop signal would do nothing.
-	flushErr := st.FlushOrGiveUp(context.Background())
+	flushErr := finalFlush(st)
 	if err := a.startupErr(feedErr); err != nil {
 		return err
 	}
 	if flushErr != nil {
-		return fmt.Errorf("stopping with events not stored: %w", flushErr)
+		return flushErr
 	}
 	if runErr != nil && !errors.Is(runErr, tea.ErrInterrupted) && !errors.Is(runErr, tea.ErrProgramKilled) {
 		return runErr

@@ -217,16 +217,12 @@ func (a *app) serve(ctx context.Context, f *sshFlags, dbName string, z config.Zo
 	if feedErr == nil {
 		feedErr = <-col.done
 	}
-	// Not for ever on a disk that refuses writes: the stop signal would do nothing.
-	flushErr := st.FlushOrGiveUp(context.Background())
+	flushErr := finalFlush(st)
 	drainNotices(sub, showLog) // the stop, now stored
 	if err := a.startupErr(feedErr); err != nil {
 		return err
 	}
-	if flushErr != nil {
-		return fmt.Errorf("stopping with events not stored: %w", flushErr)
-	}
-	return nil
+	return flushErr
 }
 
 func portOf(addr string) string {

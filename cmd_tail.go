@@ -80,10 +80,9 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 			running = false
 		}
 	}
-	// Everything the feed handed over is submitted; print what is committed, then stop
-	// (but not wait for ever on a disk that refuses writes).
-	if err := st.FlushOrGiveUp(context.Background()); err != nil {
-		return fmt.Errorf("stopping with events not stored: %w", err)
+	// Everything the feed handed over is submitted; print what is committed, then stop.
+	if err := finalFlush(st); err != nil {
+		return err
 	}
 	drainNotices(sub, show)
 	if printErr == nil {
@@ -93,6 +92,15 @@ func (a *app) tail(ctx context.Context, dbName string, z config.Zoom, wsURL stri
 		return quietPipe(printErr)
 	}
 	return a.startupErr(runErr)
+}
+
+// finalFlush stores what a stopping command submitted, but not for ever on a disk that
+// refuses writes, where the stop signal would do nothing: then it says what was not stored.
+func finalFlush(st *store.Store) error {
+	if err := st.FlushOrGiveUp(context.Background()); err != nil {
+		return fmt.Errorf("stopping with events not stored: %w", err)
+	}
+	return nil
 }
 
 // drainNotices hands show the notices already queued on sub, without waiting for more.
